@@ -1,0 +1,82 @@
+//! Random identifiers and secrets, all from OpenSSL's CSPRNG.
+//!
+//! Secrets that travel to a browser (tickets, session ids, state ids) are 256-bit and stored only
+//! as SHA-256 hashes, so a copy of the store does not let anyone use them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openssl::sha::sha256;
+
+/// Number of random bytes in a browser-facing secret (256 bits).
+const SECRET_BYTES: usize = 32;
+
+/// Random bytes from OpenSSL. Fails closed: an RNG failure is an error, never a weak value.
+pub fn bytes<const N: usize>() -> Result<[u8; N], openssl::error::ErrorStack> {
+    let mut buf = [0u8; N];
+    openssl::rand::rand_bytes(&mut buf)?;
+    Ok(buf)
+}
+
+/// A new URL-safe secret token (43 characters).
+pub fn token() -> Result<String, openssl::error::ErrorStack> {
+    Ok(URL_SAFE_NO_PAD.encode(bytes::<SECRET_BYTES>()?))
+}
+
+/// A new XML ID: `_` followed by 40 lowercase hex characters (NCName-safe, 160 bits).
+pub fn xml_id() -> Result<String, openssl::error::ErrorStack> {
+    Ok(format!("_{}", hex(&bytes::<20>()?)))
+}
+
+/// True when `s` looks like a token made by [`token`]; cheap shape check before any store lookup.
+pub fn is_token_shaped(s: &str) -> bool {
+    s.len() == 43
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The store key for a secret token: hex SHA-256, so the store never holds the secret itself.
+pub fn token_digest(token: &str) -> String {
+    hex(&sha256(token.as_bytes()))
+}
+
+/// Lowercase hex encoding.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_distinct_and_shaped() {
+        let a = token().unwrap();
+        let b = token().unwrap();
+        assert_ne!(a, b);
+        assert!(is_token_shaped(&a));
+        assert!(!is_token_shaped("short"));
+        assert!(!is_token_shaped(&format!("{}!", &a[..42])));
+    }
+
+    #[test]
+    fn xml_ids_are_ncnames() {
+        let id = xml_id().unwrap();
+        assert_eq!(id.len(), 41);
+        assert!(id.starts_with('_'));
+    }
+
+    #[test]
+    fn digest_is_hex_sha256() {
+        assert_eq!(
+            token_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
