@@ -1,0 +1,227 @@
+//! Partner-supplied fields, checked against Huawei's rules (spec §4 attribute table, §10.1) once,
+//! at the edge, and carried as checked types afterwards.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Why a field was refused; the message names the field and the rule so the partner can fix it.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{field}: {rule}")]
+pub struct FieldError {
+    /// JSON field name.
+    pub field: &'static str,
+    /// The rule that failed, in words.
+    pub rule: &'static str,
+}
+
+fn fail<T>(field: &'static str, rule: &'static str) -> Result<T, FieldError> {
+    Err(FieldError { field, rule })
+}
+
+/// Characters XML 1.0 cannot carry or that are control characters (Unicode Cc), plus the
+/// non-characters U+FFFE/U+FFFF.
+fn is_control(c: char) -> bool {
+    c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}'
+}
+
+/// The partner platform's user id (`xUserId` = `xAccountId`): any Unicode text of 1 to 128
+/// characters without control characters (Huawei's `xaccount_id` limit, §10.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct XUserId(String);
+
+impl XUserId {
+    /// Checks and wraps.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let n = s.chars().count();
+        if n == 0 || n > 128 {
+            return fail("x_user_id", "must be 1 to 128 characters");
+        }
+        if s.chars().any(is_control) {
+            return fail("x_user_id", "must not contain control characters");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// E-mail as Huawei checks it (spec §4): at most 64 characters, a dot-atom local part and a
+/// hostname of LDH labels.
+pub fn email(s: &str) -> Result<String, FieldError> {
+    const RULE: &str = "must be an e-mail address of at most 64 characters (name@example.com)";
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return fail("email", RULE);
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+    let domain_ok = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if s.len() > 64 || !local_ok || !domain_ok {
+        return fail("email", RULE);
+    }
+    Ok(s.to_owned())
+}
+
+/// Mobile number as `country code-number` (spec §4 "国家码-手机号码"; Huawei's own checker uses
+/// `0086-13812345678`). Huawei has not said whether `86-…` is accepted too, so both a 1–4
+/// digit country code and a leading `00` form pass; at most 32 characters (§10.1).
+pub fn mobile(s: &str) -> Result<String, FieldError> {
+    const RULE: &str = "must be country code, '-', number, digits only (e.g. 0086-13812345678), at most 32 characters";
+    let Some((cc, number)) = s.split_once('-') else {
+        return fail("mobile", RULE);
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if s.len() > 32 || !digits(cc) || cc.len() > 4 || !digits(number) || number.len() < 5 {
+        return fail("mobile", RULE);
+    }
+    Ok(s.to_owned())
+}
+
+/// The `name` attribute becomes the proposed Huawei account name, so it follows the account-name
+/// rules (spec §10.1): 5–32 characters of `[A-Za-z0-9_-]`, not starting with a digit, not starting
+/// with `op_` or `shadow_`.
+pub fn account_name(field: &'static str, s: &str) -> Result<String, FieldError> {
+    const RULE: &str = "must be 5-32 characters of letters, digits, '_' or '-', not starting with a digit, 'op_' or 'shadow_'";
+    let ok = (5..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !s.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && !s.starts_with("op_")
+        && !s.starts_with("shadow_");
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        fail(field, RULE)
+    }
+}
+
+/// A `service` target: an absolute https URL on one of the site's allowed hosts, without
+/// credentials, on the default port. Returns the URL as the parser serialized it, so what we
+/// checked is exactly what we send (A9).
+pub fn service_url(s: &str, allowed_hosts: &[String]) -> Result<Url, FieldError> {
+    const RULE: &str = "must be an https URL on one of the site's allowed service hosts";
+    if s.len() > 2048
+        || s.chars()
+            .any(|c| is_control(c) || c == '\\' || c.is_whitespace())
+    {
+        return fail("service", RULE);
+    }
+    let Ok(url) = Url::parse(s) else {
+        return fail("service", RULE);
+    };
+    let host_ok = url
+        .host_str()
+        .is_some_and(|h| allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)));
+    if url.scheme() != "https"
+        || !host_ok
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.port().is_some()
+    {
+        return fail("service", RULE);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_user_id_rules() {
+        assert!(XUserId::parse("u1").is_ok());
+        assert!(XUserId::parse("用户<&>]]><!---->").is_ok());
+        assert!(XUserId::parse(&"字".repeat(128)).is_ok());
+        assert!(XUserId::parse(&"字".repeat(129)).is_err());
+        assert!(XUserId::parse("").is_err());
+        for bad in ["a\u{0}b", "a\nb", "a\u{7f}", "a\u{85}", "\u{FFFE}"] {
+            assert!(XUserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn email_rules() {
+        assert!(email("a.b+c&d@example.com").is_ok());
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.c",
+            "a b@c.d",
+            "a@-b.c",
+            "a<b@c.d",
+            &format!("{}@b.cn", "a".repeat(60)),
+        ] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mobile_rules() {
+        assert!(mobile("0086-13812345678").is_ok());
+        assert!(mobile("86-13812345678").is_ok());
+        for bad in [
+            "13812345678",
+            "+86-138",
+            "0086-1381234567x",
+            "00861-13812345678",
+            "0086-",
+        ] {
+            assert!(mobile(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_name_rules() {
+        assert!(account_name("name", "zhang_san-1").is_ok());
+        for bad in [
+            "abcd",
+            "1abcde",
+            "op_abcde",
+            "shadow_abc",
+            "张三丰abc",
+            "a b cde",
+            &"a".repeat(33),
+        ] {
+            assert!(account_name("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_rules() {
+        let hosts = vec!["console.huaweicloud.com".to_owned()];
+        assert_eq!(
+            service_url("https://console.huaweicloud.com/iam/?x='1'", &hosts)
+                .unwrap()
+                .as_str(),
+            "https://console.huaweicloud.com/iam/?x=%271%27"
+        );
+        for bad in [
+            "http://console.huaweicloud.com/",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "https:evil.example",
+            "https://console.huaweicloud.com@evil.example/",
+            "https://user@console.huaweicloud.com/",
+            "https://console.huaweicloud.com.evil.example/",
+            "https://console.huaweicloud.com:8443/",
+            "https://console.huaweicloud.com/\r\nx",
+            "https:\\\\console.huaweicloud.com",
+            "javascript:alert(1)",
+        ] {
+            assert!(service_url(bad, &hosts).is_err(), "{bad}");
+        }
+    }
+}

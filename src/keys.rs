@@ -84,7 +84,11 @@ pub enum KeyError {
 }
 
 /// Generates an RSA key and a self-signed SHA-256 certificate valid for `days`.
-pub fn generate(bits: u32, days: u32, common_name: &str) -> Result<(PKey<Private>, X509), KeyError> {
+pub fn generate(
+    bits: u32,
+    days: u32,
+    common_name: &str,
+) -> Result<(PKey<Private>, X509), KeyError> {
     let key = PKey::from_rsa(Rsa::generate(bits)?)?;
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("CN", common_name)?;
@@ -104,7 +108,12 @@ pub fn generate(bits: u32, days: u32, common_name: &str) -> Result<(PKey<Private
 }
 
 /// Writes a new key (mode 0600) and certificate, refusing to overwrite either file.
-pub fn write_new(key_path: &Path, cert_path: &Path, key: &PKey<Private>, cert: &X509) -> Result<(), KeyError> {
+pub fn write_new(
+    key_path: &Path,
+    cert_path: &Path,
+    key: &PKey<Private>,
+    cert: &X509,
+) -> Result<(), KeyError> {
     for path in [key_path, cert_path] {
         if path.exists() {
             return Err(KeyError::Exists {
@@ -186,7 +195,12 @@ fn check_rsa_bits<T: openssl::pkey::HasPublic>(key: &PKey<T>, path: &Path) -> Re
 }
 
 /// Fails unless `cert` carries the public half of `key`.
-pub fn check_pair(key: &PKey<Private>, cert: &X509, key_path: &Path, cert_path: &Path) -> Result<(), KeyError> {
+pub fn check_pair(
+    key: &PKey<Private>,
+    cert: &X509,
+    key_path: &Path,
+    cert_path: &Path,
+) -> Result<(), KeyError> {
     if cert.public_key()?.public_eq(key) {
         Ok(())
     } else {
@@ -230,25 +244,37 @@ mod tests {
 
     #[test]
     fn keygen_writes_once_and_loads_back() {
-        let dir = std::env::temp_dir().join(format!("sso-bridge-keys-{}", crate::random::token().unwrap()));
+        let dir = std::env::temp_dir().join(format!(
+            "sso-bridge-keys-{}",
+            crate::random::token().unwrap()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let (key, cert) = generate(2048, 3650, "test").unwrap();
         let (kp, cp) = (dir.join("k.pem"), dir.join("c.pem"));
         write_new(&kp, &cp, &key, &cert).unwrap();
         assert!(!readable_by_others(&kp));
-        assert!(matches!(write_new(&kp, &cp, &key, &cert), Err(KeyError::Exists { .. })));
+        assert!(matches!(
+            write_new(&kp, &cp, &key, &cert),
+            Err(KeyError::Exists { .. })
+        ));
         let key2 = load_key(&kp).unwrap();
         let cert2 = load_cert(&cp).unwrap();
         check_pair(&key2, &cert2, &kp, &cp).unwrap();
         assert!(check_validity(&cert2, &cp).unwrap() >= 3649);
         let (other, _) = generate(2048, 1, "other").unwrap();
-        assert!(matches!(check_pair(&other, &cert2, &kp, &cp), Err(KeyError::Mismatch { .. })));
+        assert!(matches!(
+            check_pair(&other, &cert2, &kp, &cp),
+            Err(KeyError::Mismatch { .. })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn small_keys_are_refused() {
-        let dir = std::env::temp_dir().join(format!("sso-bridge-weak-{}", crate::random::token().unwrap()));
+        let dir = std::env::temp_dir().join(format!(
+            "sso-bridge-weak-{}",
+            crate::random::token().unwrap()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let (key, cert) = generate(1024, 1, "weak").unwrap();
         let (kp, cp) = (dir.join("k.pem"), dir.join("c.pem"));

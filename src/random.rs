@@ -30,8 +30,7 @@ pub fn xml_id() -> Result<String, openssl::error::ErrorStack> {
 /// True when `s` looks like a token made by [`token`]; cheap shape check before any store lookup.
 pub fn is_token_shaped(s: &str) -> bool {
     s.len() == 43
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

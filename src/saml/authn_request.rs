@@ -156,8 +156,12 @@ fn from_element(root: &Element) -> Result<AuthnRequest, RequestError> {
         acs_index,
         protocol_binding: root.attr("ProtocolBinding").map(str::to_owned),
         issuer: issuer.trimmed_text().to_owned(),
-        force_authn: root.attr("ForceAuthn").is_some_and(|v| v == "true" || v == "1"),
-        is_passive: root.attr("IsPassive").is_some_and(|v| v == "true" || v == "1"),
+        force_authn: root
+            .attr("ForceAuthn")
+            .is_some_and(|v| v == "true" || v == "1"),
+        is_passive: root
+            .attr("IsPassive")
+            .is_some_and(|v| v == "true" || v == "1"),
         name_id_format,
     })
 }
@@ -212,11 +216,7 @@ pub fn verify_redirect<'a>(
     // The signature is checked with the keys of the SP the request claims to come from.
     query.verify(&sp.signing_keys)?;
     // saml-bindings §3.4.5.2: a signed message's Destination must be the receiving endpoint.
-    if request
-        .destination
-        .as_deref()
-        .is_some_and(|d| d != sso_url)
-    {
+    if request.destination.as_deref().is_some_and(|d| d != sso_url) {
         return Err(RequestError::WrongDestination);
     }
     check_freshness(request.issue_instant, now, freshness)?;
@@ -294,17 +294,18 @@ mod tests {
         assert_eq!(r.protocol_binding.as_deref(), Some(ns::BINDING_POST));
         assert_eq!(r.name_id_format.as_deref(), Some(ns::NAMEID_TRANSIENT));
         assert!(!r.force_authn && !r.is_passive);
-        assert_eq!(xml_time::format(r.issue_instant), "2018-11-26T09:11:58.446Z");
+        assert_eq!(
+            xml_time::format(r.issue_instant),
+            "2018-11-26T09:11:58.446Z"
+        );
     }
 
     #[test]
     fn issuer_namespace_is_checked() {
-        let wrong_ns = String::from_utf8(SAMPLE.to_vec())
-            .unwrap()
-            .replace(
-                "xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
-                "xmlns:saml2=\"urn:evil\"",
-            );
+        let wrong_ns = String::from_utf8(SAMPLE.to_vec()).unwrap().replace(
+            "xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
+            "xmlns:saml2=\"urn:evil\"",
+        );
         assert_eq!(parse(wrong_ns.as_bytes()), Err(RequestError::UnknownIssuer));
     }
 

@@ -121,7 +121,11 @@ mod tests {
             &mut out,
             "saml2:AttributeValue",
             &[("xsi", "urn:xsi"), ("saml2", "urn:a")],
-            &[("urn:xsi", "xsi:type", "xsd:string"), ("", "Version", "2.0"), ("", "ID", "x")],
+            &[
+                ("urn:xsi", "xsi:type", "xsd:string"),
+                ("", "Version", "2.0"),
+                ("", "ID", "x"),
+            ],
         );
         assert_eq!(
             out,

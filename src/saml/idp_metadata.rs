@@ -45,7 +45,13 @@ impl IdpMetadata<'_> {
             open(&mut out, "md:KeyDescriptor", &[], &[("", "use", "signing")]);
             open(&mut out, "ds:KeyInfo", &[], &[]);
             open(&mut out, "ds:X509Data", &[], &[]);
-            text_element(&mut out, "ds:X509Certificate", &[], &[], &STANDARD.encode(cert.to_der()?));
+            text_element(
+                &mut out,
+                "ds:X509Certificate",
+                &[],
+                &[],
+                &STANDARD.encode(cert.to_der()?),
+            );
             close(&mut out, "ds:X509Data");
             close(&mut out, "ds:KeyInfo");
             close(&mut out, "md:KeyDescriptor");
@@ -55,7 +61,10 @@ impl IdpMetadata<'_> {
             &mut out,
             "md:SingleLogoutService",
             &[],
-            &[("", "Binding", ns::BINDING_REDIRECT), ("", "Location", self.slo_url)],
+            &[
+                ("", "Binding", ns::BINDING_REDIRECT),
+                ("", "Location", self.slo_url),
+            ],
         );
         out.push_str("\n    ");
         text_element(&mut out, "md:NameIDFormat", &[], &[], ns::NAMEID_TRANSIENT);
@@ -64,7 +73,10 @@ impl IdpMetadata<'_> {
             &mut out,
             "md:SingleSignOnService",
             &[],
-            &[("", "Binding", ns::BINDING_REDIRECT), ("", "Location", self.sso_url)],
+            &[
+                ("", "Binding", ns::BINDING_REDIRECT),
+                ("", "Location", self.sso_url),
+            ],
         );
         out.push_str("\n  ");
         close(&mut out, "md:IDPSSODescriptor");
@@ -94,10 +106,19 @@ mod tests {
         .render()
         .unwrap();
         let root = inbound::parse(xml.as_bytes()).unwrap();
-        assert_eq!(root.attr("entityID"), Some("https://idp.example/saml/metadata"));
-        let idp = root.children_named(ns::METADATA, "IDPSSODescriptor").next().unwrap();
+        assert_eq!(
+            root.attr("entityID"),
+            Some("https://idp.example/saml/metadata")
+        );
+        let idp = root
+            .children_named(ns::METADATA, "IDPSSODescriptor")
+            .next()
+            .unwrap();
         assert_eq!(idp.children_named(ns::METADATA, "KeyDescriptor").count(), 2);
-        let sso = idp.children_named(ns::METADATA, "SingleSignOnService").next().unwrap();
+        let sso = idp
+            .children_named(ns::METADATA, "SingleSignOnService")
+            .next()
+            .unwrap();
         assert_eq!(sso.attr("Binding"), Some(ns::BINDING_REDIRECT));
         assert_eq!(sso.attr("Location"), Some("https://idp.example/saml/sso"));
         assert!(xml.len() < 2 * 1024 * 1024);

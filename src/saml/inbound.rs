@@ -286,17 +286,28 @@ mod tests {
     #[test]
     fn refuses_what_could_hide_or_expand() {
         let cases: &[(&[u8], XmlError)] = &[
-            (b"<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>", XmlError::Doctype),
+            (
+                b"<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
+                XmlError::Doctype,
+            ),
             (b"<a>&x;</a>", XmlError::Entity),
             (b"<a>x<!---->y</a>", XmlError::CommentOrPi),
             (b"<?pi x?><a/>", XmlError::CommentOrPi),
-            (b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", XmlError::BadDeclaration),
+            (
+                b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>",
+                XmlError::BadDeclaration,
+            ),
             (b"<p:a/>", XmlError::UnboundPrefix),
             (b"<a>&#1;</a>", XmlError::BadCharacter),
             (b"<a>\xff</a>", XmlError::NotUtf8),
         ];
         for (doc, expected) in cases {
-            assert_eq!(parse(doc).as_ref().err(), Some(expected), "{:?}", String::from_utf8_lossy(doc));
+            assert_eq!(
+                parse(doc).as_ref().err(),
+                Some(expected),
+                "{:?}",
+                String::from_utf8_lossy(doc)
+            );
         }
     }
 
@@ -305,7 +316,10 @@ mod tests {
         assert!(matches!(parse(b"<a><b></a>"), Err(XmlError::Malformed(_))));
         assert!(matches!(parse(b"<a/><b/>"), Err(XmlError::Malformed(_))));
         assert!(matches!(parse(b"<a/>text"), Err(XmlError::Malformed(_))));
-        assert!(matches!(parse(b"<a x=\"1\" x=\"2\"/>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse(b"<a x=\"1\" x=\"2\"/>"),
+            Err(XmlError::Malformed(_))
+        ));
         assert!(matches!(parse(b""), Err(XmlError::Malformed(_))));
     }
 

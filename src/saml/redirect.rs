@@ -282,7 +282,11 @@ pub fn encode_signed_query(
         .write_all(xml.as_bytes())
         .and_then(|()| encoder.finish())
         .unwrap_or_default();
-    let mut query = format!("{}={}", kind.param(), uri_component(&STANDARD.encode(deflated)));
+    let mut query = format!(
+        "{}={}",
+        kind.param(),
+        uri_component(&STANDARD.encode(deflated))
+    );
     if let Some(relay) = relay_state {
         query.push_str("&RelayState=");
         query.push_str(&uri_component(relay));
@@ -359,7 +363,10 @@ mod tests {
             Err(RedirectError::Duplicate("SAMLRequest"))
         );
         assert_eq!(
-            split_query(&format!("{base}&RelayState=1&RelayState=2"), MessageKind::Request),
+            split_query(
+                &format!("{base}&RelayState=1&RelayState=2"),
+                MessageKind::Request
+            ),
             Err(RedirectError::Duplicate("RelayState"))
         );
         assert_eq!(
@@ -377,7 +384,10 @@ mod tests {
             "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
             "",
         ] {
-            assert_eq!(SigAlg::from_uri(bad), Err(RedirectError::AlgorithmNotAllowed));
+            assert_eq!(
+                SigAlg::from_uri(bad),
+                Err(RedirectError::AlgorithmNotAllowed)
+            );
         }
     }
 
@@ -391,6 +401,9 @@ mod tests {
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 20 * 1024);
         assert_eq!(inflate_bounded(&bomb, 1024), Err(RedirectError::TooLarge));
-        assert_eq!(inflate_bounded(b"not deflate", 1024), Err(RedirectError::BadDeflate));
+        assert_eq!(
+            inflate_bounded(b"not deflate", 1024),
+            Err(RedirectError::BadDeflate)
+        );
     }
 }

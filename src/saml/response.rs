@@ -57,7 +57,10 @@ pub struct ResponseParams<'a> {
 }
 
 /// Builds the signed Response document (UTF-8 XML, with declaration).
-pub fn build(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String, openssl::error::ErrorStack> {
+pub fn build(
+    signer: &XmlSigner,
+    p: &ResponseParams<'_>,
+) -> Result<String, openssl::error::ErrorStack> {
     let assertion = signed_assertion(signer, p)?;
     let now = xml_time::format(p.now);
 
@@ -84,8 +87,19 @@ pub fn build(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String, opens
     );
     let mut tail = String::with_capacity(assertion.len() + 400);
     open(&mut tail, "saml2p:Status", &[], &[]);
-    empty_element(&mut tail, "saml2p:StatusCode", &[], &[("", "Value", ns::STATUS_SUCCESS)]);
-    text_element(&mut tail, "saml2p:StatusMessage", &[], &[], ns::STATUS_SUCCESS);
+    empty_element(
+        &mut tail,
+        "saml2p:StatusCode",
+        &[],
+        &[("", "Value", ns::STATUS_SUCCESS)],
+    );
+    text_element(
+        &mut tail,
+        "saml2p:StatusMessage",
+        &[],
+        &[],
+        ns::STATUS_SUCCESS,
+    );
     close(&mut tail, "saml2p:Status");
     tail.push_str(&assertion);
     close(&mut tail, "saml2p:Response");
@@ -103,7 +117,10 @@ pub fn build(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String, opens
 }
 
 /// The Assertion with its enveloped signature after the Issuer (R7).
-fn signed_assertion(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String, openssl::error::ErrorStack> {
+fn signed_assertion(
+    signer: &XmlSigner,
+    p: &ResponseParams<'_>,
+) -> Result<String, openssl::error::ErrorStack> {
     let now = xml_time::format(p.now);
     let not_before = xml_time::format(p.now - p.not_before_skew);
     let not_on_or_after = xml_time::format(p.now + p.lifetime);
@@ -114,7 +131,11 @@ fn signed_assertion(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String
         "saml2:Assertion",
         // xsd is declared here and kept by InclusiveNamespaces PrefixList="xsd" (R10).
         &[("saml2", ns::ASSERTION), ("xsd", ns::XSD)],
-        &[("", "ID", p.assertion_id), ("", "IssueInstant", &now), ("", "Version", "2.0")],
+        &[
+            ("", "ID", p.assertion_id),
+            ("", "IssueInstant", &now),
+            ("", "Version", "2.0"),
+        ],
     );
     text_element(&mut head, "saml2:Issuer", &[], &[], p.idp_entity_id);
 
@@ -124,10 +145,18 @@ fn signed_assertion(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String
         &mut tail,
         "saml2:NameID",
         &[],
-        &[("", "Format", ns::NAMEID_TRANSIENT), ("", "NameQualifier", p.sp_entity_id)],
+        &[
+            ("", "Format", ns::NAMEID_TRANSIENT),
+            ("", "NameQualifier", p.sp_entity_id),
+        ],
         p.name_id,
     );
-    open(&mut tail, "saml2:SubjectConfirmation", &[], &[("", "Method", ns::CM_BEARER)]);
+    open(
+        &mut tail,
+        "saml2:SubjectConfirmation",
+        &[],
+        &[("", "Method", ns::CM_BEARER)],
+    );
     // saml-profiles §4.1.4.2: bearer confirmation data carries no NotBefore.
     empty_element(
         &mut tail,
@@ -146,7 +175,10 @@ fn signed_assertion(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String
         &mut tail,
         "saml2:Conditions",
         &[],
-        &[("", "NotBefore", &not_before), ("", "NotOnOrAfter", &not_on_or_after)],
+        &[
+            ("", "NotBefore", &not_before),
+            ("", "NotOnOrAfter", &not_on_or_after),
+        ],
     );
     open(&mut tail, "saml2:AudienceRestriction", &[], &[]);
     text_element(&mut tail, "saml2:Audience", &[], &[], p.sp_entity_id);
@@ -171,11 +203,25 @@ fn signed_assertion(signer: &XmlSigner, p: &ResponseParams<'_>) -> Result<String
         &mut tail,
         "saml2:AuthnStatement",
         &[],
-        &[("", "AuthnInstant", &now), ("", "SessionIndex", p.session_index)],
+        &[
+            ("", "AuthnInstant", &now),
+            ("", "SessionIndex", p.session_index),
+        ],
     );
-    empty_element(&mut tail, "saml2:SubjectLocality", &[], &[("", "Address", p.sp_entity_id)]);
+    empty_element(
+        &mut tail,
+        "saml2:SubjectLocality",
+        &[],
+        &[("", "Address", p.sp_entity_id)],
+    );
     open(&mut tail, "saml2:AuthnContext", &[], &[]);
-    text_element(&mut tail, "saml2:AuthnContextClassRef", &[], &[], ns::AC_UNSPECIFIED);
+    text_element(
+        &mut tail,
+        "saml2:AuthnContextClassRef",
+        &[],
+        &[],
+        ns::AC_UNSPECIFIED,
+    );
     close(&mut tail, "saml2:AuthnContext");
     close(&mut tail, "saml2:AuthnStatement");
     close(&mut tail, "saml2:Assertion");
@@ -193,7 +239,11 @@ fn push_attribute(out: &mut String, name: &str, value: &str) {
         out,
         "saml2:Attribute",
         &[],
-        &[("", "FriendlyName", name), ("", "Name", name), ("", "NameFormat", ns::ATTRNAME_URI)],
+        &[
+            ("", "FriendlyName", name),
+            ("", "Name", name),
+            ("", "NameFormat", ns::ATTRNAME_URI),
+        ],
     );
     text_element(
         out,

@@ -61,7 +61,10 @@ impl XmlSigner {
     ///
     /// `head + tail` must already be the exclusive canonical form of the element without its
     /// signature, which is exactly what the enveloped-signature transform leaves for a verifier.
-    pub fn sign_element(&self, element: &SignableElement<'_>) -> Result<String, openssl::error::ErrorStack> {
+    pub fn sign_element(
+        &self,
+        element: &SignableElement<'_>,
+    ) -> Result<String, openssl::error::ErrorStack> {
         let mut unsigned = String::with_capacity(element.head.len() + element.tail.len());
         unsigned.push_str(element.head);
         unsigned.push_str(element.tail);
@@ -70,12 +73,18 @@ impl XmlSigner {
         let signed_info = signed_info_content(element.id, &digest);
         // Canonical SignedInfo as its own apex: it must declare the ds prefix it uses.
         let mut canonical_signed_info = String::with_capacity(signed_info.len() + 80);
-        open(&mut canonical_signed_info, "ds:SignedInfo", &[("ds", ns::DSIG)], &[]);
+        open(
+            &mut canonical_signed_info,
+            "ds:SignedInfo",
+            &[("ds", ns::DSIG)],
+            &[],
+        );
         canonical_signed_info.push_str(&signed_info);
         close(&mut canonical_signed_info, "ds:SignedInfo");
         let signature_value = STANDARD.encode(self.sign_bytes(canonical_signed_info.as_bytes())?);
 
-        let mut out = String::with_capacity(unsigned.len() + signed_info.len() + self.cert_b64.len() + 900);
+        let mut out =
+            String::with_capacity(unsigned.len() + signed_info.len() + self.cert_b64.len() + 900);
         out.push_str(element.head);
         open(&mut out, "ds:Signature", &[("ds", ns::DSIG)], &[]);
         open(&mut out, "ds:SignedInfo", &[], &[]);
@@ -97,12 +106,32 @@ impl XmlSigner {
 fn signed_info_content(id: &str, digest_b64: &str) -> String {
     let reference = format!("#{id}");
     let mut out = String::with_capacity(900);
-    empty_element(&mut out, "ds:CanonicalizationMethod", &[], &[("", "Algorithm", ns::EXC_C14N)]);
-    empty_element(&mut out, "ds:SignatureMethod", &[], &[("", "Algorithm", ns::RSA_SHA256)]);
+    empty_element(
+        &mut out,
+        "ds:CanonicalizationMethod",
+        &[],
+        &[("", "Algorithm", ns::EXC_C14N)],
+    );
+    empty_element(
+        &mut out,
+        "ds:SignatureMethod",
+        &[],
+        &[("", "Algorithm", ns::RSA_SHA256)],
+    );
     open(&mut out, "ds:Reference", &[], &[("", "URI", &reference)]);
     open(&mut out, "ds:Transforms", &[], &[]);
-    empty_element(&mut out, "ds:Transform", &[], &[("", "Algorithm", ns::ENVELOPED)]);
-    open(&mut out, "ds:Transform", &[], &[("", "Algorithm", ns::EXC_C14N)]);
+    empty_element(
+        &mut out,
+        "ds:Transform",
+        &[],
+        &[("", "Algorithm", ns::ENVELOPED)],
+    );
+    open(
+        &mut out,
+        "ds:Transform",
+        &[],
+        &[("", "Algorithm", ns::EXC_C14N)],
+    );
     empty_element(
         &mut out,
         "ec:InclusiveNamespaces",
@@ -111,7 +140,12 @@ fn signed_info_content(id: &str, digest_b64: &str) -> String {
     );
     close(&mut out, "ds:Transform");
     close(&mut out, "ds:Transforms");
-    empty_element(&mut out, "ds:DigestMethod", &[], &[("", "Algorithm", ns::SHA256)]);
+    empty_element(
+        &mut out,
+        "ds:DigestMethod",
+        &[],
+        &[("", "Algorithm", ns::SHA256)],
+    );
     text_element(&mut out, "ds:DigestValue", &[], &[], digest_b64);
     close(&mut out, "ds:Reference");
     out

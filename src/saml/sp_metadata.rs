@@ -32,7 +32,9 @@ pub enum SpMetadataError {
     #[error("SP metadata has no SAML 2.0 md:SPSSODescriptor")]
     NoDescriptor,
     /// No signing certificate.
-    #[error("SP metadata has no signing certificate (KeyDescriptor use=\"signing\" or without use)")]
+    #[error(
+        "SP metadata has no signing certificate (KeyDescriptor use=\"signing\" or without use)"
+    )]
     NoSigningKey,
     /// A certificate could not be decoded.
     #[error("SP metadata has a certificate that is not valid base64 DER X.509: {0}")]
@@ -144,9 +146,15 @@ impl ServiceProvider {
                 location,
                 index: el
                     .attr("index")
-                    .map(|i| i.trim().parse::<u16>().map_err(|_| SpMetadataError::BadIndex))
+                    .map(|i| {
+                        i.trim()
+                            .parse::<u16>()
+                            .map_err(|_| SpMetadataError::BadIndex)
+                    })
                     .transpose()?,
-                is_default: el.attr("isDefault").map(|d| matches!(d.trim(), "true" | "1")),
+                is_default: el
+                    .attr("isDefault")
+                    .map(|d| matches!(d.trim(), "true" | "1")),
             });
         }
         if !acs.iter().any(|a| a.binding == ns::BINDING_POST) {
@@ -263,7 +271,8 @@ fn endpoint_location(raw: Option<&str>, allow_http: bool) -> Result<String, SpMe
 }
 
 fn bool_attr(el: &Element, name: &str) -> bool {
-    el.attr(name).is_some_and(|v| matches!(v.trim(), "true" | "1"))
+    el.attr(name)
+        .is_some_and(|v| matches!(v.trim(), "true" | "1"))
 }
 
 #[cfg(test)]
@@ -288,7 +297,10 @@ mod tests {
         assert_eq!(sp.name_id_formats, vec![ns::NAMEID_TRANSIENT.to_owned()]);
         assert!(sp.authn_requests_signed && sp.want_assertions_signed);
         let slo = sp.redirect_slo().unwrap();
-        assert!(slo.response_location.ends_with("LogoutServiceHTTPRedirectResponse"));
+        assert!(
+            slo.response_location
+                .ends_with("LogoutServiceHTTPRedirectResponse")
+        );
     }
 
     fn cert_b64() -> String {
@@ -327,8 +339,9 @@ mod tests {
 
     #[test]
     fn refuses_missing_signing_key_missing_acs_and_insecure_acs() {
-        let good_acs =
-            format!(r#"<md:AssertionConsumerService Binding="{POST}" Location="https://a.example/1"/>"#);
+        let good_acs = format!(
+            r#"<md:AssertionConsumerService Binding="{POST}" Location="https://a.example/1"/>"#
+        );
         let only_encryption = metadata(r#"use="encryption""#, &good_acs);
         assert!(matches!(
             ServiceProvider::from_metadata(only_encryption.as_bytes(), false),
@@ -338,8 +351,14 @@ mod tests {
             ServiceProvider::from_metadata(metadata("", "").as_bytes(), false),
             Err(SpMetadataError::NoAcs)
         ));
-        for bad in ["http://a.example/1", "javascript:alert(1)", "data:text/html,x", "/relative"] {
-            let acs = format!(r#"<md:AssertionConsumerService Binding="{POST}" Location="{bad}"/>"#);
+        for bad in [
+            "http://a.example/1",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+        ] {
+            let acs =
+                format!(r#"<md:AssertionConsumerService Binding="{POST}" Location="{bad}"/>"#);
             assert!(
                 matches!(
                     ServiceProvider::from_metadata(metadata("", &acs).as_bytes(), false),
@@ -348,7 +367,9 @@ mod tests {
                 "{bad}"
             );
         }
-        let http_acs = format!(r#"<md:AssertionConsumerService Binding="{POST}" Location="http://127.0.0.1:9/acs"/>"#);
+        let http_acs = format!(
+            r#"<md:AssertionConsumerService Binding="{POST}" Location="http://127.0.0.1:9/acs"/>"#
+        );
         assert!(ServiceProvider::from_metadata(metadata("", &http_acs).as_bytes(), true).is_ok());
     }
 }

@@ -1,0 +1,50 @@
+//! The HTTP layer: one function builds the [`Router`] (used by `main` and by tests without a
+//! socket), handlers extract input, call one [`crate::flow`] function and render the outcome.
+
+pub mod api;
+pub mod cookies;
+pub mod error;
+pub mod pages;
+pub mod request_id;
+pub mod sso;
+pub mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::flow::Bridge;
+
+/// Largest request body accepted anywhere; the API's JSON bodies are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Shared state of the handlers.
+pub type AppState = Arc<Bridge>;
+
+/// Builds the application router.
+pub fn router(bridge: Arc<Bridge>) -> Router {
+    Router::new()
+        .route("/healthz", get(status::healthz))
+        .route("/readyz", get(status::readyz))
+        .route("/saml/metadata", get(status::metadata))
+        .route("/saml/sso", get(sso::saml_sso))
+        .route("/sso/start", get(sso::start))
+        .route("/api/v1/login-tickets", post(api::create_ticket))
+        .fallback(status::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(bridge)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    bridge: Arc<Bridge>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(bridge))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

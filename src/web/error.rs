@@ -1,0 +1,210 @@
+//! One error type per audience: [`PageError`] for browsers (an HTML page) and [`ApiError`] for
+//! the partner API (`{"error": {"code", "message", "request_id"}}`). Both carry the request id,
+//! log the cause once, and never send internals to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::pages::{self, ErrorText, Lang};
+use super::request_id::RequestId;
+use crate::flow::FlowError;
+use crate::saml::authn_request::RequestError;
+
+/// Status and stable code for a flow error.
+pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
+    match err {
+        FlowError::Field(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+        FlowError::TicketUnknown => (StatusCode::BAD_REQUEST, "ticket_unknown"),
+        FlowError::TicketExpired => (StatusCode::BAD_REQUEST, "ticket_expired"),
+        FlowError::ResumeUnknown => (StatusCode::BAD_REQUEST, "resume_expired"),
+        FlowError::Request(e) => (
+            match e {
+                RequestError::Binding(crate::saml::redirect::RedirectError::QueryTooLong) => {
+                    StatusCode::URI_TOO_LONG
+                }
+                RequestError::Binding(crate::saml::redirect::RedirectError::TooLarge) => {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                }
+                _ => StatusCode::BAD_REQUEST,
+            },
+            e.code(),
+        ),
+        FlowError::Replayed => (StatusCode::BAD_REQUEST, "replayed_request"),
+        FlowError::PassiveImpossible => (StatusCode::BAD_REQUEST, "passive_not_possible"),
+        FlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+        FlowError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+    }
+}
+
+/// Logs a failure once: 5xx as errors, 4xx as warnings, with the cause and the request id.
+fn log(status: StatusCode, code: &str, cause: &dyn std::fmt::Display, request_id: &RequestId) {
+    if status.is_server_error() {
+        tracing::error!(request_id = %request_id, status = status.as_u16(), code, cause = %cause, "request failed");
+    } else {
+        tracing::warn!(request_id = %request_id, status = status.as_u16(), code, cause = %cause, "request refused");
+    }
+}
+
+/// An error shown to a person in a browser.
+#[derive(Debug)]
+pub struct PageError {
+    /// What went wrong.
+    pub err: FlowError,
+    /// Page language.
+    pub lang: Lang,
+    /// For the page and the log.
+    pub request_id: RequestId,
+}
+
+fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
+    let again = lang.pick(
+        "请返回合作伙伴平台，重新点击进入华为云。",
+        "Go back to the partner platform and open Huawei Cloud again.",
+    );
+    let t = |zh: &'static str, en: &'static str, next: &'static str| ErrorText {
+        title: lang.pick(zh, en),
+        what: "",
+        next,
+    };
+    let mut text = match err {
+        FlowError::TicketUnknown => t("登录链接无效", "This sign-in link is not valid", again),
+        FlowError::TicketExpired => t("登录链接已过期", "This sign-in link has expired", again),
+        FlowError::ResumeUnknown => t("登录等待时间过长", "Signing in took too long", again),
+        FlowError::Request(_) | FlowError::Replayed | FlowError::PassiveImpossible | FlowError::Field(_) => t(
+            "无法处理来自华为云的登录请求",
+            "The sign-in request from Huawei Cloud could not be accepted",
+            again,
+        ),
+        FlowError::Store(_) => t(
+            "服务暂时不可用",
+            "The service is temporarily unavailable",
+            lang.pick("请稍等一分钟后重试。", "Please try again in a minute."),
+        ),
+        FlowError::Internal(_) => t(
+            "发生内部错误",
+            "Something went wrong on our side",
+            lang.pick("请稍后重试；如果问题持续，请联系客服并提供下方的请求编号。", "Please try again later; if it keeps happening, contact support with the request id below."),
+        ),
+    };
+    text.what = match err {
+        FlowError::TicketUnknown => lang.pick(
+            "该链接可能已经使用过，每个链接只能使用一次。",
+            "It may have been used already; each link works only once.",
+        ),
+        FlowError::TicketExpired => lang.pick(
+            "登录链接只在很短的时间内有效。",
+            "Sign-in links are valid only for a short time.",
+        ),
+        FlowError::ResumeUnknown => lang.pick(
+            "华为云的登录请求已失效。",
+            "The pending sign-in request from Huawei Cloud is no longer valid.",
+        ),
+        FlowError::Store(_) | FlowError::Internal(_) => lang.pick(
+            "您的登录没有完成，也没有任何更改。",
+            "Your sign-in did not complete and nothing was changed.",
+        ),
+        _ => lang.pick(
+            "该请求未通过安全检查，因此没有登录。",
+            "The request did not pass our security checks, so you were not signed in.",
+        ),
+    };
+    text
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, code) = classify(&self.err);
+        log(status, code, &self.err, &self.request_id);
+        let body = pages::error_page(
+            self.lang,
+            &page_text(&self.err, self.lang),
+            code,
+            self.request_id.as_str(),
+        );
+        html_response(status, body, pages::csp_plain())
+    }
+}
+
+/// An HTML response with the security headers every page gets.
+pub fn html_response(status: StatusCode, body: String, csp: String) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    res
+}
+
+/// An error answered to the partner API.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Public message, safe to show the partner's developers.
+    pub message: String,
+    /// Cause for the log.
+    pub cause: String,
+    /// Request id.
+    pub request_id: RequestId,
+}
+
+impl ApiError {
+    /// An error with a public message that is also the logged cause.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        request_id: &RequestId,
+    ) -> Self {
+        let message = message.into();
+        Self {
+            status,
+            code,
+            cause: message.clone(),
+            message,
+            request_id: request_id.clone(),
+        }
+    }
+
+    /// Maps a flow error.
+    pub fn from_flow(err: FlowError, request_id: &RequestId) -> Self {
+        let (status, code) = classify(&err);
+        let message = match &err {
+            FlowError::Field(e) => e.to_string(),
+            FlowError::Store(_) => "the store is unavailable; retry later".into(),
+            FlowError::Internal(_) => "internal error".into(),
+            other => other.to_string(),
+        };
+        Self {
+            status,
+            code,
+            message,
+            cause: err.to_string(),
+            request_id: request_id.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        log(self.status, self.code, &self.cause, &self.request_id);
+        let body = json!({"error": {"code": self.code, "message": self.message, "request_id": self.request_id.as_str()}});
+        let mut res = (self.status, Json(body)).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

@@ -1,0 +1,217 @@
+//! The HTML people see: the auto-POST page and error pages, small, readable on a phone, in
+//! Chinese or English by `Accept-Language`. Every dynamic value is HTML-escaped here.
+
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use openssl::sha::sha256;
+use std::sync::LazyLock;
+
+use crate::flow::AutoPost;
+
+/// The only inline script: submit the form as soon as the page loads.
+const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The only stylesheet.
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.6}h1{font-size:1.3rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#c7000b;color:#fff}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}.muted{color:#59636e;font-size:.9rem}";
+
+/// `'sha256-…'` sources for the CSP, computed once.
+static SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(AUTO_SUBMIT_SCRIPT));
+static STYLE_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(STYLE));
+
+fn csp_hash(s: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(sha256(s.as_bytes())))
+}
+
+/// CSP for pages without script: styles by hash only.
+pub fn csp_plain() -> String {
+    format!(
+        "default-src 'none'; style-src {}; base-uri 'none'; frame-ancestors 'none'",
+        *STYLE_HASH
+    )
+}
+
+/// CSP for the auto-POST page: exactly one inline script, allowed by its hash.
+pub fn csp_auto_post() -> String {
+    format!(
+        "default-src 'none'; script-src {}; style-src {}; base-uri 'none'; frame-ancestors 'none'",
+        *SCRIPT_HASH, *STYLE_HASH
+    )
+}
+
+/// Page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Picks Chinese or English from `Accept-Language` by q-value; Chinese when the header is
+    /// absent (most end customers of Huawei partners read Chinese), English for other languages.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let Some(value) = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+            return Self::Zh;
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = if tag.starts_with("zh") {
+                Self::Zh
+            } else if tag.starts_with("en") {
+                Self::En
+            } else {
+                continue;
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Self::En, |(_, l)| l)
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh-CN",
+            Self::En => "en",
+        }
+    }
+
+    /// Picks the text for this language.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Zh => zh,
+            Self::En => en,
+        }
+    }
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn layout(lang: Lang, title: &str, body: &str, script: bool) -> String {
+    let script = if script {
+        format!("<script>{AUTO_SUBMIT_SCRIPT}</script>")
+    } else {
+        String::new()
+    };
+    format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style></head><body>{body}{script}</body></html>",
+        lang.code(),
+        escape(title)
+    )
+}
+
+/// The HTTP-POST binding page: a form with `SAMLResponse` and `RelayState` that submits itself,
+/// with a visible button for browsers without JavaScript.
+pub fn auto_post(lang: Lang, post: &AutoPost) -> String {
+    let relay = post
+        .relay_state
+        .as_deref()
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">",
+                escape(r)
+            )
+        })
+        .unwrap_or_default();
+    let title = lang.pick("正在登录华为云", "Signing you in to Huawei Cloud");
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">{relay}<button type=\"submit\">{}</button></form>",
+        escape(title),
+        escape(lang.pick(
+            "页面将自动跳转。如果没有跳转，请点击“继续”。",
+            "You are being sent on automatically. If nothing happens, press Continue."
+        )),
+        escape(&post.acs_url),
+        escape(&post.saml_response),
+        escape(lang.pick("继续", "Continue")),
+    );
+    layout(lang, title, &body, true)
+}
+
+/// Public wording of an error: title, what happened, what to do next.
+pub struct ErrorText<'a> {
+    /// Short title.
+    pub title: &'a str,
+    /// What happened.
+    pub what: &'a str,
+    /// What the person can do next.
+    pub next: &'a str,
+}
+
+/// An error page with the request id, never reflecting input.
+pub fn error_page(lang: Lang, text: &ErrorText<'_>, code: &str, request_id: &str) -> String {
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><p>{}</p><p class=\"muted\">{} <code>{}</code> · {} <code>{}</code></p>",
+        escape(text.title),
+        escape(text.what),
+        escape(text.next),
+        escape(lang.pick("错误代码", "Error code")),
+        escape(code),
+        escape(lang.pick("请求编号", "Request id")),
+        escape(request_id),
+    );
+    layout(lang, text.title, &body, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn lang(v: &str) -> Lang {
+        let mut h = HeaderMap::new();
+        h.insert(ACCEPT_LANGUAGE, HeaderValue::from_str(v).unwrap());
+        Lang::from_headers(&h)
+    }
+
+    #[test]
+    fn negotiates_language() {
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::Zh);
+        assert_eq!(lang("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(lang("en-US,en;q=0.9,zh;q=0.5"), Lang::En);
+        assert_eq!(lang("fr"), Lang::En);
+        assert_eq!(lang("en;q=0.2, zh-TW;q=0.8"), Lang::Zh);
+    }
+
+    #[test]
+    fn auto_post_escapes_everything() {
+        let page = auto_post(
+            Lang::En,
+            &AutoPost {
+                acs_url: "https://sp.example/acs?a=1&b=\"2\"".into(),
+                saml_response: "PHg+".into(),
+                relay_state: Some("\"><script>alert(1)</script>".into()),
+            },
+        );
+        assert!(!page.contains("<script>alert"));
+        assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("action=\"https://sp.example/acs?a=1&amp;b=&quot;2&quot;\""));
+        assert_eq!(page.matches("<script>").count(), 1);
+    }
+}

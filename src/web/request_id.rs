@@ -1,0 +1,54 @@
+//! A request id for every request: generated here (never taken from the client, so logs cannot
+//! be spoofed), put in the tracing span, the `x-request-id` response header, error pages and JSON
+//! errors.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument as _;
+
+/// The id of the current request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// A fresh random id (16 hex characters).
+    pub fn generate() -> Self {
+        let bytes = crate::random::bytes::<8>().unwrap_or_default();
+        Self(crate::random::hex(&bytes))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Middleware: assigns the id, runs the request inside a span, sets the response header and the
+/// headers every response gets (no caching of anything personal, no referrer, no framing).
+pub async fn assign(mut req: Request, next: Next) -> Response {
+    let id = RequestId::generate();
+    req.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let status = res.status().as_u16();
+    span.in_scope(|| tracing::debug!(status, "response"));
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id.as_str()) {
+        h.insert("x-request-id", v);
+    }
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    res
+}
