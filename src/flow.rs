@@ -57,6 +57,10 @@ impl From<openssl::error::ErrorStack> for FlowError {
     }
 }
 
+/// How long past its own expiry a ticket or parked request is kept, so that a late click gets
+/// "expired" rather than "unknown" (the flow checks `expires_at`, never the store's TTL alone).
+const EXPIRED_GRACE: time::Duration = time::Duration::minutes(5);
+
 /// Shared state of one bridge process.
 pub struct Bridge {
     /// Validated configuration.
@@ -246,7 +250,7 @@ impl Bridge {
             expires_at: unix(now + ttl),
         };
         self.store
-            .put_ticket(&random::token_digest(&ticket), &stored, ttl)
+            .put_ticket(&random::token_digest(&ticket), &stored, ttl + EXPIRED_GRACE)
             .await?;
         Ok(TicketCreated {
             url: format!("{}/sso/start?ticket={ticket}", self.settings.public_url),

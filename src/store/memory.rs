@@ -41,6 +41,15 @@ impl MemoryStore {
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
     }
 
+    /// Number of live (unexpired) entries and mappings; lets tests prove a rejected request
+    /// changed nothing, and is a cheap size gauge for operators.
+    pub fn live_entries(&self) -> usize {
+        let now = self.clock.now();
+        self.lock().map_or(0, |m| {
+            m.values.values().filter(|(_, e)| *e > now).count() + m.mappings.len()
+        })
+    }
+
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(drop)
     }

@@ -1,0 +1,184 @@
+//! The real binary: served over a TCP socket, and its CLI commands.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sso-bridge");
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serves_metadata_and_tickets_over_tcp() {
+    let dir = TempDir::new("bin");
+    let config = write_config(
+        dir.path(),
+        &TestSp::new().metadata(),
+        "",
+        Backend::Memory,
+        "bin",
+    );
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("binary exited before listening")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+
+    let md = http(
+        &addr,
+        "GET /saml/metadata HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(md.starts_with("HTTP/1.1 200"), "{md}");
+    assert!(md.contains("entityID=\"https://idp.test/saml/metadata\""));
+
+    let body = r#"{"x_user_id":"tcp-user"}"#;
+    let res = http(
+        &addr,
+        &format!(
+            "POST /api/v1/login-tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(res.starts_with("HTTP/1.1 201"), "{res}");
+    let json: serde_json::Value =
+        serde_json::from_str(res.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let path = json["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_owned();
+    let start = http(
+        &addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(start.starts_with("HTTP/1.1 302"), "{start}");
+    assert!(start.contains(&format!(
+        "location: {LOGIN_URL}?xAccountType=partnerX&isFirstLogin=true"
+    )));
+
+    // Graceful shutdown on SIGTERM.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn keygen_refuses_to_overwrite_and_check_describes() {
+    let dir = TempDir::new("cli");
+    let key = dir.path().join("k.pem");
+    let cert = dir.path().join("c.pem");
+    let out = Command::new(BIN)
+        .args(["keygen", "--key"])
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = Command::new(BIN)
+        .args(["keygen", "--key"])
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+    let cert_pem = std::fs::read(&cert).unwrap();
+    let parsed = openssl::x509::X509::from_pem(&cert_pem).unwrap();
+    assert_eq!(
+        parsed.signature_algorithm().object().nid(),
+        openssl::nid::Nid::SHA256WITHRSAENCRYPTION
+    );
+    assert!(
+        openssl::asn1::Asn1Time::days_from_now(3649)
+            .unwrap()
+            .as_ref()
+            < parsed.not_after()
+    );
+
+    let config = write_config(
+        dir.path(),
+        &TestSp::new().metadata(),
+        "",
+        Backend::Memory,
+        "cli",
+    );
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        text.contains("SSO URL         https://idp.test/saml/sso"),
+        "{text}"
+    );
+    assert!(text.contains("xAccountType=partnerX"));
+
+    let md = Command::new(BIN)
+        .args(["metadata", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&md.stdout).contains("<md:SingleSignOnService"));
+
+    std::fs::write(dir.path().join("idp.crt"), &cert_pem).unwrap();
+    let bad = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("idp.cert_file:"));
+
+    let mut hash = Command::new(BIN)
+        .arg("hash-api-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hash.stdin
+        .take()
+        .unwrap()
+        .write_all(b"0123456789abcdef\n")
+        .unwrap();
+    let out = hash.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        sso_bridge::random::hex(&openssl::sha::sha256(b"0123456789abcdef"))
+    );
+}

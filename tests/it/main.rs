@@ -1,0 +1,12 @@
+//! Integration tests: one binary for the whole suite (shorter link times).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod binary;
+mod config;
+mod pysaml2;
+mod redis_ops;
+mod sso_flow;
+mod sso_rejections;
+mod support;
+mod xmlsec;

@@ -1,0 +1,540 @@
+//! Test harness: a bridge configured from a real TOML file in a temp dir, a test SP with its own
+//! key that signs AuthnRequests the way Huawei does, and helpers to drive the router in-process.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
+use openssl::x509::X509;
+use sso_bridge::clock::{Clock, FixedClock};
+use sso_bridge::config::Settings;
+use sso_bridge::flow::Bridge;
+use sso_bridge::saml::redirect::uri_component;
+use sso_bridge::store::Store;
+use sso_bridge::store::memory::MemoryStore;
+use sso_bridge::store::redis::RedisStore;
+use std::io::Write as _;
+use time::OffsetDateTime;
+use tower::ServiceExt as _;
+
+pub const PUBLIC_URL: &str = "https://idp.test";
+pub const SSO_URL: &str = "https://idp.test/saml/sso";
+pub const SP_ENTITY: &str = "https://sp.test/";
+pub const ACS: &str = "https://sp.test/acs";
+pub const ACS2: &str = "https://sp.test/acs2";
+pub const LOGIN_URL: &str = "https://auth.sp.test/authui/saml/login";
+pub const PARTNER_LOGIN: &str = "https://partner.test/login";
+pub const API_KEY: &str = "test-api-key-0123456789";
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+/// Which store backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Redis,
+}
+
+/// Runs a test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn memory() {
+                super::$name($crate::support::Backend::Memory).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() {
+                super::$name($crate::support::Backend::Redis).await;
+            }
+        }
+    };
+}
+
+pub fn redis_url() -> String {
+    std::env::var("SSO_BRIDGE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+}
+
+/// A temp dir removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "sso-bridge-{tag}-{}",
+            sso_bridge::random::token().unwrap()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A service provider under test control: its key signs requests, its metadata is trusted.
+pub struct TestSp {
+    pub key: PKey<Private>,
+    pub cert: X509,
+}
+
+impl TestSp {
+    pub fn new() -> Self {
+        let (key, cert) = sso_bridge::keys::generate(2048, 365, "test sp").unwrap();
+        Self { key, cert }
+    }
+
+    pub fn metadata(&self) -> String {
+        let cert = STANDARD.encode(self.cert.to_der().unwrap());
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{SP_ENTITY}">
+  <md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sp.test/slo" ResponseLocation="https://sp.test/slo-response"/>
+    <md:NameIDFormat>
+urn:oasis:names:tc:SAML:2.0:nameid-format:transient
+</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{ACS}" index="0" isDefault="true"/>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{ACS2}" index="1"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>"#
+        )
+    }
+}
+
+/// An AuthnRequest shaped like Huawei's sample, with every part adjustable.
+#[derive(Clone)]
+pub struct AuthnSpec {
+    pub id: String,
+    pub issue_instant: OffsetDateTime,
+    pub destination: Option<String>,
+    pub acs_url: Option<String>,
+    pub acs_index: Option<u16>,
+    pub protocol_binding: Option<String>,
+    pub issuer: String,
+    pub issuer_ns: String,
+    pub version: String,
+    pub prolog: String,
+    pub force_authn: bool,
+}
+
+impl AuthnSpec {
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            id: sso_bridge::random::xml_id().unwrap(),
+            issue_instant: now,
+            destination: Some(SSO_URL.into()),
+            acs_url: Some(ACS.into()),
+            acs_index: None,
+            protocol_binding: Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST".into()),
+            issuer: SP_ENTITY.into(),
+            issuer_ns: "urn:oasis:names:tc:SAML:2.0:assertion".into(),
+            version: "2.0".into(),
+            prolog: r#"<?xml version="1.0" encoding="UTF-8"?>"#.into(),
+            force_authn: false,
+        }
+    }
+
+    pub fn xml(&self) -> String {
+        let mut attrs = String::new();
+        if let Some(a) = &self.acs_url {
+            attrs.push_str(&format!(r#" AssertionConsumerServiceURL="{a}""#));
+        }
+        if let Some(i) = self.acs_index {
+            attrs.push_str(&format!(r#" AssertionConsumerServiceIndex="{i}""#));
+        }
+        if let Some(d) = &self.destination {
+            attrs.push_str(&format!(r#" Destination="{d}""#));
+        }
+        if let Some(b) = &self.protocol_binding {
+            attrs.push_str(&format!(r#" ProtocolBinding="{b}""#));
+        }
+        format!(
+            r#"{}<saml2p:AuthnRequest xmlns:saml2p="urn:oasis:names:tc:SAML:2.0:protocol"{attrs} ForceAuthn="{}" ID="{}" IsPassive="false" IssueInstant="{}" Version="{}"><saml2:Issuer xmlns:saml2="{}">{}</saml2:Issuer><saml2p:NameIDPolicy AllowCreate="true" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" SPNameQualifier="{SP_ENTITY}"/></saml2p:AuthnRequest>"#,
+            self.prolog,
+            self.force_authn,
+            self.id,
+            sso_bridge::saml::xml_time::format(self.issue_instant),
+            self.version,
+            self.issuer_ns,
+            self.issuer,
+        )
+    }
+}
+
+/// Raw-DEFLATE + base64 like Huawei's sender.
+pub fn deflate_b64(xml: &[u8]) -> String {
+    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
+    e.write_all(xml).unwrap();
+    STANDARD.encode(e.finish().unwrap())
+}
+
+/// Signs `SAMLRequest=…[&RelayState=…]&SigAlg=…` as given and appends `&Signature=…`.
+pub fn sign_query(key: &PKey<Private>, unsigned: &str, digest: MessageDigest) -> String {
+    let mut s = Signer::new(digest, key).unwrap();
+    s.update(unsigned.as_bytes()).unwrap();
+    format!(
+        "{unsigned}&Signature={}",
+        uri_component(&STANDARD.encode(s.sign_to_vec().unwrap()))
+    )
+}
+
+/// A signed redirect-binding query for `xml`.
+pub fn signed_query(key: &PKey<Private>, xml: &str, relay_state: Option<&str>) -> String {
+    let mut q = format!(
+        "SAMLRequest={}",
+        uri_component(&deflate_b64(xml.as_bytes()))
+    );
+    if let Some(r) = relay_state {
+        q.push_str(&format!("&RelayState={}", uri_component(r)));
+    }
+    q.push_str(&format!("&SigAlg={}", uri_component(RSA_SHA256)));
+    sign_query(key, &q, MessageDigest::sha256())
+}
+
+/// A bridge under test.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub sp: TestSp,
+    pub settings: Arc<Settings>,
+    pub bridge: Arc<Bridge>,
+    pub clock: Arc<FixedClock>,
+    pub router: Router,
+    pub backend: Backend,
+    pub prefix: String,
+}
+
+pub struct EnvOptions {
+    pub backend: Backend,
+    pub prefix: Option<String>,
+    pub extra_idp: String,
+    pub now: OffsetDateTime,
+    pub sp_metadata: Option<String>,
+    pub sp_key: Option<TestSp>,
+}
+
+impl EnvOptions {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            prefix: None,
+            extra_idp: String::new(),
+            now: OffsetDateTime::now_utc(),
+            sp_metadata: None,
+            sp_key: None,
+        }
+    }
+}
+
+/// Writes the IdP key pair and a config file into `dir`; returns the config path.
+pub fn write_config(
+    dir: &Path,
+    sp_metadata: &str,
+    extra_idp: &str,
+    backend: Backend,
+    prefix: &str,
+) -> PathBuf {
+    let (key, cert) = sso_bridge::keys::generate(2048, 365, "test idp").unwrap();
+    sso_bridge::keys::write_new(&dir.join("idp.key"), &dir.join("idp.crt"), &key, &cert).unwrap();
+    std::fs::write(dir.join("sp.xml"), sp_metadata).unwrap();
+    let hash = sso_bridge::random::hex(&openssl::sha::sha256(API_KEY.as_bytes()));
+    let backend = match backend {
+        Backend::Memory => "memory",
+        Backend::Redis => "redis",
+    };
+    let config = format!(
+        r#"
+listen = "127.0.0.1:0"
+public_url = "{PUBLIC_URL}"
+
+[idp]
+key_file = "idp.key"
+cert_file = "idp.crt"
+bp_id = "bp-<&>-伙伴"
+{extra_idp}
+
+[store]
+backend = "{backend}"
+redis_url = "{redis}"
+key_prefix = "{prefix}"
+
+[partner]
+login_url = "{PARTNER_LOGIN}"
+api_key_sha256 = ["{hash}"]
+
+[[sites]]
+name = "cn"
+x_account_type = "partnerX"
+sp_metadata_file = "sp.xml"
+login_url = "{LOGIN_URL}"
+default_service = "https://console.sp.test/"
+allowed_service_hosts = ["console.sp.test", "activity.sp.test"]
+"#,
+        redis = redis_url(),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+impl TestEnv {
+    pub async fn new(backend: Backend) -> Self {
+        Self::with(EnvOptions::new(backend)).await
+    }
+
+    pub async fn with(o: EnvOptions) -> Self {
+        let dir = TempDir::new("env");
+        let sp = o.sp_key.unwrap_or_else(TestSp::new);
+        let prefix = o
+            .prefix
+            .unwrap_or_else(|| format!("test-{}", &sso_bridge::random::token().unwrap()[..12]));
+        let metadata = o.sp_metadata.unwrap_or_else(|| sp.metadata());
+        let path = write_config(dir.path(), &metadata, &o.extra_idp, o.backend, &prefix);
+        let settings = Arc::new(Settings::load(&path, &|_| None).unwrap());
+        let clock = Arc::new(FixedClock::new(o.now));
+        let store = make_store(&settings, o.backend, clock.clone());
+        if o.backend == Backend::Redis {
+            store
+                .ping()
+                .await
+                .expect("Redis-backed tests need a Redis server (set SSO_BRIDGE_TEST_REDIS_URL or start one on 127.0.0.1:6379)");
+        }
+        let bridge = Arc::new(
+            Bridge::new(settings.clone(), store, clock.clone() as Arc<dyn Clock>).unwrap(),
+        );
+        let router = sso_bridge::web::router(bridge.clone());
+        Self {
+            dir,
+            sp,
+            settings,
+            bridge,
+            clock,
+            router,
+            backend: o.backend,
+            prefix,
+        }
+    }
+
+    /// A second bridge process on the same store (same config, same Redis prefix).
+    pub fn sibling(&self) -> (Arc<Bridge>, Router) {
+        let store = make_store(&self.settings, self.backend, self.clock.clone());
+        let bridge = Arc::new(
+            Bridge::new(
+                self.settings.clone(),
+                store,
+                self.clock.clone() as Arc<dyn Clock>,
+            )
+            .unwrap(),
+        );
+        let router = sso_bridge::web::router(bridge.clone());
+        (bridge, router)
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn authn(&self) -> AuthnSpec {
+        AuthnSpec::new(self.now())
+    }
+
+    pub fn signed(&self, spec: &AuthnSpec, relay: Option<&str>) -> String {
+        signed_query(&self.sp.key, &spec.xml(), relay)
+    }
+
+    /// Everything the store holds now, for "nothing changed" assertions.
+    pub async fn snapshot(&self) -> Vec<String> {
+        match &self.bridge.store {
+            Store::Memory(m) => vec![m.live_entries().to_string()],
+            Store::Redis(_) => {
+                let client = redis::Client::open(redis_url()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let mut keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{}:*", self.prefix))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                keys.sort();
+                keys
+            }
+        }
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> TestResponse {
+        call(&self.router, get_request(uri, cookie, None)).await
+    }
+
+    pub async fn get_lang(&self, uri: &str, lang: &str) -> TestResponse {
+        call(&self.router, get_request(uri, None, Some(lang))).await
+    }
+
+    pub async fn post_json(&self, uri: &str, key: Option<&str>, body: &str) -> TestResponse {
+        post_json(&self.router, uri, key, body).await
+    }
+
+    /// Creates a ticket through the API and returns the `/sso/start` path+query.
+    pub async fn ticket(&self, body: serde_json::Value) -> String {
+        let res = self
+            .post_json("/api/v1/login-tickets", Some(API_KEY), &body.to_string())
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let url = res.json()["url"].as_str().unwrap().to_owned();
+        url.strip_prefix(PUBLIC_URL).unwrap().to_owned()
+    }
+
+    /// Logs `x_user_id` in: ticket → /sso/start; returns the session cookie value.
+    pub async fn login(&self, body: serde_json::Value) -> String {
+        let start = self.ticket(body).await;
+        let res = self.get(&start, None).await;
+        assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+        res.session_cookie().expect("session cookie")
+    }
+}
+
+pub fn make_store(settings: &Settings, backend: Backend, clock: Arc<FixedClock>) -> Store {
+    match backend {
+        Backend::Memory => Store::Memory(MemoryStore::new(clock)),
+        Backend::Redis => {
+            Store::Redis(RedisStore::connect(&redis_url(), &settings.key_prefix).unwrap())
+        }
+    }
+}
+
+fn get_request(uri: &str, cookie: Option<&str>, lang: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(uri);
+    if let Some(c) = cookie {
+        b = b.header(
+            header::COOKIE,
+            format!("sso_bridge_session=x; __Host-sso_bridge_session={c}"),
+        );
+    }
+    if let Some(l) = lang {
+        b = b.header(header::ACCEPT_LANGUAGE, l);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+pub async fn post_json(router: &Router, uri: &str, key: Option<&str>, body: &str) -> TestResponse {
+    let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
+    if let Some(k) = key {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+    }
+    call(router, b.body(Body::from(body.to_owned())).unwrap()).await
+}
+
+pub async fn call(router: &Router, req: Request<Body>) -> TestResponse {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 4 * 1024 * 1024)
+        .await
+        .unwrap();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub async fn get_on(router: &Router, uri: &str, cookie: Option<&str>) -> TestResponse {
+    call(router, get_request(uri, cookie, None)).await
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    pub fn location(&self) -> String {
+        self.header("location").expect("Location header")
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        let v = self.header("set-cookie")?;
+        let first = v.split(';').next()?;
+        first.split_once('=').map(|(_, v)| v.to_owned())
+    }
+
+    /// The error code shown on an error page or in a JSON error.
+    pub fn error_code(&self) -> String {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&self.body) {
+            return v["error"]["code"].as_str().unwrap_or_default().to_owned();
+        }
+        let start = self
+            .body
+            .find("<code>")
+            .map(|i| i + 6)
+            .expect("error page with a code");
+        let end = self.body[start..].find("</code>").unwrap() + start;
+        self.body[start..end].to_owned()
+    }
+
+    /// `(SAMLResponse XML, RelayState)` from an auto-POST page.
+    pub fn saml_post(&self) -> (String, Option<String>) {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
+        let b64 = form_value(&self.body, "SAMLResponse").expect("SAMLResponse field");
+        let xml = String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
+        (xml, form_value(&self.body, "RelayState"))
+    }
+
+    pub fn saml_response_b64(&self) -> String {
+        form_value(&self.body, "SAMLResponse").expect("SAMLResponse field")
+    }
+}
+
+/// Reads `<input … name="NAME" value="…">` and unescapes the value.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The query string value `name` of a URL (percent-decoded).
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    q.split('&').find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        (n == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        })
+    })
+}
