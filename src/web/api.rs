@@ -94,7 +94,7 @@ pub async fn create_ticket(
         .create_ticket(req)
         .await
         .map_err(|e| ApiError::from_flow(e, &request_id))?;
-    tracing::info!(request_id = %request_id, "login ticket created");
+    tracing::info!("login ticket created");
     let mut res = (StatusCode::CREATED, Json(created)).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -38,12 +38,13 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
     }
 }
 
-/// Logs a failure once: 5xx as errors, 4xx as warnings, with the cause and the request id.
-fn log(status: StatusCode, code: &str, cause: &dyn std::fmt::Display, request_id: &RequestId) {
+/// Logs a failure once: 5xx as errors, 4xx as warnings, with the cause. The request id comes
+/// from the surrounding request span.
+fn log(status: StatusCode, code: &str, cause: &dyn std::fmt::Display) {
     if status.is_server_error() {
-        tracing::error!(request_id = %request_id, status = status.as_u16(), code, cause = %cause, "request failed");
+        tracing::error!(status = status.as_u16(), code, cause = %cause, "request failed");
     } else {
-        tracing::warn!(request_id = %request_id, status = status.as_u16(), code, cause = %cause, "request refused");
+        tracing::warn!(status = status.as_u16(), code, cause = %cause, "request refused");
     }
 }
 
@@ -116,7 +117,7 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, code) = classify(&self.err);
-        log(status, code, &self.err, &self.request_id);
+        log(status, code, &self.err);
         let body = pages::error_page(
             self.lang,
             &page_text(&self.err, self.lang),
@@ -196,7 +197,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        log(self.status, self.code, &self.cause, &self.request_id);
+        log(self.status, self.code, &self.cause);
         let body = json!({"error": {"code": self.code, "message": self.message, "request_id": self.request_id.as_str()}});
         let mut res = (self.status, Json(body)).into_response();
         res.headers_mut()

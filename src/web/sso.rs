@@ -42,11 +42,11 @@ pub async fn start(
     let outcome = bridge.start(&ticket, old.as_deref()).await.map_err(fail)?;
     let (cookie, mut res) = match outcome {
         StartOutcome::ToHuawei { session, location } => {
-            tracing::info!(request_id = %request_id, "session opened; sending browser to Huawei");
+            tracing::info!("session opened; sending browser to Huawei");
             (session.cookie, redirect(&location))
         }
         StartOutcome::Answer { session, post } => {
-            tracing::info!(request_id = %request_id, "session opened; answering resumed request");
+            tracing::info!("session opened; answering resumed request");
             (session.cookie, auto_post(lang, &post))
         }
     };
@@ -76,11 +76,11 @@ pub async fn saml_sso(
         })?;
     Ok(match outcome {
         SsoOutcome::Answer(post) => {
-            tracing::info!(request_id = %request_id, "AuthnRequest answered");
+            tracing::info!("AuthnRequest answered");
             auto_post(lang, &post)
         }
         SsoOutcome::ToPartnerLogin { location } => {
-            tracing::info!(request_id = %request_id, "no session; AuthnRequest parked for partner login");
+            tracing::info!("no session; AuthnRequest parked for partner login");
             redirect(&location)
         }
     })

@@ -17,14 +17,11 @@ pub async fn healthz() -> &'static str {
 }
 
 /// `GET /readyz`: the store answers; 503 otherwise, so a load balancer stops sending traffic.
-pub async fn readyz(
-    State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-) -> Response {
+pub async fn readyz(State(bridge): State<AppState>) -> Response {
     match bridge.store.ping().await {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
         Err(e) => {
-            tracing::warn!(request_id = %request_id, cause = %e, "not ready");
+            tracing::warn!(cause = %e, "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({"status": "not_ready", "reason": "store_unavailable"})),

@@ -209,3 +209,34 @@ fn bad_values_name_their_keys() {
     .unwrap();
     assert!(load_err(&path).starts_with("partner.api_key_sha256[0]:"));
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    // Lay out the example as a deployment would: deploy/config.toml, deploy/keys/, metadata/.
+    let root = TempDir::new("example");
+    let deploy = root.path().join("deploy");
+    std::fs::create_dir_all(deploy.join("keys")).unwrap();
+    std::fs::create_dir_all(root.path().join("metadata")).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        repo.join("metadata/huawei-cn-sp-metadata.xml"),
+        root.path().join("metadata/huawei-cn-sp-metadata.xml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo.join("deploy/config.example.toml"),
+        deploy.join("config.toml"),
+    )
+    .unwrap();
+    let (k, c) = sso_bridge::keys::generate(2048, 365, "example").unwrap();
+    sso_bridge::keys::write_new(
+        &deploy.join("keys/idp.key"),
+        &deploy.join("keys/idp.crt"),
+        &k,
+        &c,
+    )
+    .unwrap();
+    let s = Settings::load(&deploy.join("config.toml"), &|_| None).unwrap();
+    assert_eq!(s.sites[0].sp.entity_id, "https://auth.huaweicloud.com/");
+    assert_eq!(s.sso_url(), "https://sso.partner.example.cn/saml/sso");
+}
