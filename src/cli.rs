@@ -19,6 +19,7 @@ USAGE:
   sso-bridge [serve] [--config FILE]   run the service (without a config: embedded dev default)
   sso-bridge check --config FILE       validate a configuration and print what would be served
   sso-bridge metadata [--config FILE]  print the IdP metadata to upload to Huawei
+  sso-bridge urls [--config FILE]      print every value to enter in Huawei's Partner Center
   sso-bridge keygen --key FILE --cert FILE [--days 3650] [--bits 2048] [--cn NAME]
                                        write a new RSA key and self-signed SHA-256 certificate
   sso-bridge hash-api-key [--generate] print the SHA-256 of a partner API key read from stdin
@@ -37,6 +38,11 @@ pub enum Command {
     },
     /// Validate and describe a config.
     Check {
+        /// Config file.
+        config: Option<PathBuf>,
+    },
+    /// Print the Partner Center values.
+    Urls {
         /// Config file.
         config: Option<PathBuf>,
     },
@@ -115,6 +121,7 @@ pub fn parse(args: &[String], env_config: Option<String>) -> Result<Command, Str
         "serve" => known(&["--config"]).map(|()| Command::Serve { config: config() }),
         "check" => known(&["--config"]).map(|()| Command::Check { config: config() }),
         "metadata" => known(&["--config"]).map(|()| Command::Metadata { config: config() }),
+        "urls" => known(&["--config"]).map(|()| Command::Urls { config: config() }),
         "keygen" => {
             known(&["--key", "--cert", "--days", "--bits", "--cn"])?;
             Ok(Command::Keygen {
@@ -208,6 +215,30 @@ pub fn hash_api_key(generate: bool, stdin: &mut dyn std::io::Read) -> Result<Str
     } else {
         hash
     })
+}
+
+/// The values to enter in Huawei's Partner Center, per site (for `urls`).
+pub fn partner_center_urls(s: &Settings) -> String {
+    let mut out = format!(
+        "IdP metadata (upload the file; also served at):  {}\nSSO URL (in the metadata):                         {}\nSLO URL (in the metadata):                         {}\n",
+        s.metadata_url(),
+        s.sso_url(),
+        s.slo_url()
+    );
+    for site in &s.sites {
+        out.push_str(&format!(
+            "\nsite {} (xAccountType {})\n  通知结果绑定地址 / bind-result notification URL:  {}\n  订单支付成功跳转地址 / payment-success return URL: {}\n  订单充值跳转地址 / recharge return URL:           {}\n",
+            site.name,
+            site.x_account_type,
+            s.bind_result_url(&site.name),
+            s.return_url(&site.name, "payment-success"),
+            s.return_url(&site.name, "recharge"),
+        ));
+        if site.payment_success_url.is_none() || site.recharge_url.is_none() {
+            out.push_str("  (a return URL answers 404 until sites[].payment_success_url / recharge_url is configured)\n");
+        }
+    }
+    out
 }
 
 /// Describes what would be served (for `check`).

@@ -95,6 +95,8 @@ struct StoreFile {
     redis_url: String,
     #[serde(default = "default_key_prefix")]
     key_prefix: String,
+    #[serde(default = "default_event_log_max_len")]
+    event_log_max_len: u64,
 }
 
 impl Default for StoreFile {
@@ -103,8 +105,13 @@ impl Default for StoreFile {
             backend: default_backend(),
             redis_url: default_redis_url(),
             key_prefix: default_key_prefix(),
+            event_log_max_len: default_event_log_max_len(),
         }
     }
+}
+
+fn default_event_log_max_len() -> u64 {
+    crate::store::redis::DEFAULT_EVENT_LOG_MAX_LEN
 }
 
 fn default_backend() -> String {
@@ -158,6 +165,8 @@ fn default_pending() -> u32 {
 #[serde(deny_unknown_fields)]
 struct PartnerFile {
     login_url: Option<String>,
+    landing_url: Option<String>,
+    logout_url: Option<String>,
     #[serde(default)]
     api_key_sha256: Vec<String>,
 }
@@ -173,6 +182,10 @@ struct SiteFile {
     default_service: String,
     #[serde(default)]
     allowed_service_hosts: Vec<String>,
+    payment_success_url: Option<String>,
+    recharge_url: Option<String>,
+    #[serde(default)]
+    return_params: Vec<String>,
 }
 
 fn default_login_url() -> String {
@@ -239,6 +252,18 @@ pub struct Site {
     pub default_service: Url,
     /// Hosts a `service` target may point to.
     pub allowed_service_hosts: Vec<String>,
+    /// Partner page for Huawei's "order paid" return link (spec §8).
+    pub payment_success_url: Option<Url>,
+    /// Partner page for Huawei's "top up" return link (spec §8).
+    pub recharge_url: Option<Url>,
+    /// Query parameters passed through on return redirects; all others are dropped.
+    pub return_params: Vec<String>,
+}
+
+impl AsRef<ServiceProvider> for Site {
+    fn as_ref(&self) -> &ServiceProvider {
+        &self.sp
+    }
 }
 
 /// Validated settings.
@@ -260,6 +285,12 @@ pub struct Settings {
     pub lifetimes: Lifetimes,
     /// Partner platform login page (receives `resume=`).
     pub partner_login_url: Url,
+    /// Where a bind-result notification ends when the browser has no matching session.
+    pub partner_landing_url: Url,
+    /// Where single logout without SAML parameters ends.
+    pub partner_logout_url: Url,
+    /// Approximate bound of the event log.
+    pub event_log_max_len: u64,
     /// SHA-256 hashes of accepted partner API keys.
     pub api_key_hashes: Vec<[u8; 32]>,
     /// Sites, the first is the default.
@@ -282,6 +313,16 @@ impl Settings {
     /// `<public URL>/saml/metadata`.
     pub fn metadata_url(&self) -> String {
         format!("{}/saml/metadata", self.public_url)
+    }
+
+    /// `<public URL>/huawei/<site>/bind-result`, the notification URL for the Partner Center.
+    pub fn bind_result_url(&self, site: &str) -> String {
+        format!("{}/huawei/{site}/bind-result", self.public_url)
+    }
+
+    /// `<public URL>/return/<site>/<kind>`, a return URL for the Partner Center.
+    pub fn return_url(&self, site: &str, kind: &str) -> String {
+        format!("{}/return/{site}/{kind}", self.public_url)
     }
 
     /// The site named `name`, or the default site for `None`.
@@ -334,6 +375,9 @@ impl Settings {
             key_prefix: default_key_prefix(),
             lifetimes: lifetimes(&SessionsFile::default()),
             partner_login_url: url(&format!("{public_url}/"), "partner.login_url")?,
+            partner_landing_url: url(&format!("{public_url}/"), "partner.landing_url")?,
+            partner_logout_url: url(&format!("{public_url}/"), "partner.logout_url")?,
+            event_log_max_len: default_event_log_max_len(),
             api_key_hashes: vec![sha256(api_key.as_bytes())],
             sites: vec![Site {
                 name: "cn".into(),
@@ -345,6 +389,9 @@ impl Settings {
                     "sites[0].default_service",
                 )?,
                 allowed_service_hosts: vec!["console.huaweicloud.com".into()],
+                payment_success_url: None,
+                recharge_url: None,
+                return_params: Vec::new(),
             }],
             public_url,
             dev_mode: true,
@@ -505,7 +552,12 @@ fn from_file(
     }
 
     let backend = match f.store.backend.as_str() {
-        "memory" => Backend::Memory,
+        "memory" => {
+            if !dev_mode {
+                warnings.push("store.backend: \"memory\" keeps sessions and mappings in this process only and loses them on restart; use \"redis\" in production".into());
+            }
+            Backend::Memory
+        }
         "redis" => {
             Url::parse(&f.store.redis_url).map_err(|e| err("store.redis_url", e))?;
             Backend::Redis(f.store.redis_url)
@@ -547,6 +599,22 @@ fn from_file(
         )
     })?;
     let partner_login_url = checked_url("partner.login_url", &login_raw, dev_mode)?;
+    let optional_url = |key: &str, raw: &Option<String>| -> Result<Option<Url>, ConfigError> {
+        raw.as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| checked_url(key, r, dev_mode))
+            .transpose()
+    };
+    let partner_landing_url = optional_url("partner.landing_url", &f.partner.landing_url)?
+        .unwrap_or_else(|| partner_login_url.clone());
+    let partner_logout_url = optional_url("partner.logout_url", &f.partner.logout_url)?
+        .unwrap_or_else(|| partner_login_url.clone());
+    if !(1000..=10_000_000).contains(&f.store.event_log_max_len) {
+        return Err(err(
+            "store.event_log_max_len",
+            "must be between 1000 and 10000000",
+        ));
+    }
     let mut api_key_hashes = Vec::new();
     for (i, h) in f.partner.api_key_sha256.iter().enumerate() {
         api_key_hashes.push(parse_sha256_hex(h).ok_or_else(|| {
@@ -583,6 +651,9 @@ fn from_file(
         key_prefix: f.store.key_prefix,
         lifetimes: lifetimes(&f.sessions),
         partner_login_url,
+        partner_landing_url,
+        partner_logout_url,
+        event_log_max_len: f.store.event_log_max_len,
         api_key_hashes,
         sites,
         warnings,
@@ -671,6 +742,26 @@ fn load_sites(
                     "must be an https URL on one of allowed_service_hosts",
                 )
             })?;
+        let return_url = |k: &str, raw: &Option<String>| -> Result<Option<Url>, ConfigError> {
+            raw.as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| checked_url(&key(k), r, dev_mode))
+                .transpose()
+        };
+        let payment_success_url = return_url("payment_success_url", &s.payment_success_url)?;
+        let recharge_url = return_url("recharge_url", &s.recharge_url)?;
+        if s.return_params.iter().any(|p| {
+            p.is_empty()
+                || p.len() > 64
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        }) {
+            return Err(err(
+                key("return_params"),
+                "names must be 1-64 characters of letters, digits, '_', '-' or '.'",
+            ));
+        }
         sites.push(Site {
             name: s.name.clone(),
             x_account_type: s.x_account_type.clone(),
@@ -678,6 +769,9 @@ fn load_sites(
             login_url,
             default_service,
             allowed_service_hosts,
+            payment_success_url,
+            recharge_url,
+            return_params: s.return_params.clone(),
         });
     }
     Ok(sites)

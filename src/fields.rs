@@ -134,6 +134,32 @@ pub fn service_url(s: &str, allowed_hosts: &[String]) -> Result<Url, FieldError>
     Ok(url)
 }
 
+/// Huawei account id (`domain_id`, spec §10): 1–64 characters of letters, digits, `-`, `_`.
+pub fn domain_id(s: &str) -> Result<String, FieldError> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        fail(
+            "domain_id",
+            "must be 1-64 characters of letters, digits, '-' or '_'",
+        )
+    }
+}
+
+/// Huawei account name as Huawei itself reports it (bind notification): 1–64 characters without
+/// control characters. The stricter partner-side rule is [`account_name`].
+pub fn reported_name(field: &'static str, s: &str) -> Result<String, FieldError> {
+    let n = s.chars().count();
+    if (1..=64).contains(&n) && !s.chars().any(is_control) {
+        Ok(s.to_owned())
+    } else {
+        fail(field, "must be 1-64 characters without control characters")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +222,17 @@ mod tests {
         ] {
             assert!(account_name("name", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn domain_rules() {
+        assert!(domain_id("0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d").is_ok());
+        for bad in ["", "a b", "a/b", &"a".repeat(65), "中"] {
+            assert!(domain_id(bad).is_err(), "{bad}");
+        }
+        assert!(reported_name("user_name", "张三").is_ok());
+        assert!(reported_name("user_name", "a\u{1}").is_err());
+        assert!(reported_name("user_name", "").is_err());
     }
 
     #[test]

@@ -50,6 +50,15 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", cli::describe(&settings));
             Ok(())
         }
+        Command::Urls { config } => {
+            let settings = match config {
+                Some(c) => cli::load(&c)?,
+                None => Settings::embedded(cli::embedded_listen()?, "unused-api-key")
+                    .map_err(|e| e.to_string())?,
+            };
+            print!("{}", cli::partner_center_urls(&settings));
+            Ok(())
+        }
         Command::Metadata { config } => {
             let settings = match config {
                 Some(c) => cli::load(&c)?,

@@ -23,14 +23,17 @@ pub enum RequestError {
     /// The root is not `samlp:AuthnRequest` (or lacks required attributes).
     #[error("not a SAML 2.0 AuthnRequest: {0}")]
     NotAuthnRequest(&'static str),
+    /// The root is not `samlp:LogoutRequest` (or lacks required attributes).
+    #[error("not a SAML 2.0 LogoutRequest: {0}")]
+    NotLogoutRequest(&'static str),
     /// `Version` is not 2.0.
     #[error("request Version is not 2.0")]
     Version,
     /// The Issuer is missing, in the wrong namespace, or not a registered SP.
     #[error("request Issuer is not a registered service provider")]
     UnknownIssuer,
-    /// `Destination` differs from our SSO URL.
-    #[error("request Destination is not our SSO URL")]
+    /// `Destination` is missing or differs from our endpoint.
+    #[error("request Destination is missing or not our endpoint")]
     WrongDestination,
     /// `IssueInstant` is older than the allowed age (plus skew).
     #[error("request IssueInstant is too old")]
@@ -67,6 +70,7 @@ impl RequestError {
             Self::Xml(inbound::XmlError::Doctype | inbound::XmlError::Entity) => "xml_doctype",
             Self::Xml(_) => "xml_rejected",
             Self::NotAuthnRequest(_) => "not_authn_request",
+            Self::NotLogoutRequest(_) => "not_logout_request",
             Self::Version => "bad_version",
             Self::UnknownIssuer => "unknown_issuer",
             Self::WrongDestination => "wrong_destination",
@@ -201,22 +205,26 @@ pub struct VerifiedRequest {
 }
 
 /// Runs every check of issue step 3 except the replay check, in order, and returns where to
-/// answer. `lookup` finds a registered SP by entityID; `sso_url` is our SSO endpoint.
-pub fn verify_redirect<'a>(
+/// answer. `lookup` finds whatever holds a registered SP (the caller's site) by entityID;
+/// `sso_url` is our SSO endpoint.
+pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
     raw_query: &str,
-    lookup: impl Fn(&str) -> Option<&'a ServiceProvider>,
+    lookup: impl Fn(&str) -> Option<&'a S>,
     sso_url: &str,
     now: OffsetDateTime,
     freshness: Freshness,
-) -> Result<(VerifiedRequest, &'a ServiceProvider), RequestError> {
+) -> Result<(VerifiedRequest, &'a S), RequestError> {
     let query = redirect::split_query(raw_query, MessageKind::Request)?;
     let xml = query.inflate()?;
     let request = parse(&xml)?;
-    let sp = lookup(&request.issuer).ok_or(RequestError::UnknownIssuer)?;
+    let holder = lookup(&request.issuer).ok_or(RequestError::UnknownIssuer)?;
+    let sp = holder.as_ref();
     // The signature is checked with the keys of the SP the request claims to come from.
     query.verify(&sp.signing_keys)?;
-    // saml-bindings §3.4.5.2: a signed message's Destination must be the receiving endpoint.
-    if request.destination.as_deref().is_some_and(|d| d != sso_url) {
+    // saml-bindings §3.4.5.2: a signed message MUST carry Destination, and it must be the
+    // receiving endpoint. Huawei signs for every partner IdP with one key, so Destination is what
+    // ties a request to this bridge.
+    if request.destination.as_deref() != Some(sso_url) {
         return Err(RequestError::WrongDestination);
     }
     check_freshness(request.issue_instant, now, freshness)?;
@@ -243,7 +251,7 @@ pub fn verify_redirect<'a>(
             relay_state: query.relay_state.clone(),
             request,
         },
-        sp,
+        holder,
     ))
 }
 

@@ -120,11 +120,15 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut first = true;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let at_start = std::mem::replace(&mut first, false);
         match event {
+            // The XML declaration may only open the document.
+            Event::Decl(_) if !at_start => return Err(XmlError::CommentOrPi),
             Event::Decl(decl) => check_declaration(&decl)?,
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Comment(_) | Event::PI(_) => return Err(XmlError::CommentOrPi),
@@ -152,7 +156,13 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                     .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
                 attach(&mut stack, &mut root, el)?;
             }
-            Event::Text(t) => push_text(&mut stack, &t.xml10_content())?,
+            Event::Text(t) => {
+                // XML 1.0 production CharData: "]]>" may not appear in text.
+                if AsRef::<str>::as_ref(&t).contains("]]>") {
+                    return Err(XmlError::Malformed("']]>' in text".into()));
+                }
+                push_text(&mut stack, &t.xml10_content())?
+            }
             Event::CData(t) => push_text(&mut stack, &t.xml10_content())?,
             Event::GeneralRef(r) => {
                 let name = r.xml10_content();
@@ -216,6 +226,12 @@ fn is_forbidden_char(c: char) -> bool {
 
 /// Builds an element from a start tag, resolving every name against the declared namespaces.
 fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, XmlError> {
+    // quick-xml is lenient where XML 1.0 is not; these are the well-formedness rules it leaves
+    // to us (names, separated attributes, no '<' in values, no empty prefix bindings).
+    if !is_qname(start.name().as_ref()) {
+        return Err(XmlError::Malformed("invalid element name".into()));
+    }
+    check_attribute_syntax(start.attributes_raw())?;
     let (ns, local) = reader.resolver().resolve_element(start.name());
     let mut el = Element {
         ns: namespace(ns)?,
@@ -224,7 +240,16 @@ fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, 
     };
     for attr in start.attributes() {
         let attr = attr.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        if !is_qname(attr.key.as_ref()) {
+            return Err(XmlError::Malformed("invalid attribute name".into()));
+        }
         if attr.key.as_namespace_binding().is_some() {
+            // Namespaces in XML 1.0 §3: a prefix may not be bound to the empty name.
+            if attr.key.as_ref() != "xmlns" && attr.value.is_empty() {
+                return Err(XmlError::Malformed(
+                    "prefix bound to an empty namespace".into(),
+                ));
+            }
             continue;
         }
         let (ns, local) = reader.resolver().resolve_attribute(attr.key);
@@ -237,13 +262,97 @@ fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, 
         if value.chars().any(is_forbidden_char) {
             return Err(XmlError::BadCharacter);
         }
-        el.attrs.push(Attribute {
+        let attribute = Attribute {
             ns: namespace(ns)?,
             local: local.as_ref().to_owned(),
             value: value.into_owned(),
-        });
+        };
+        // Namespaces in XML 1.0 §6.3: no two attributes with the same expanded name.
+        if el
+            .attrs
+            .iter()
+            .any(|a| a.ns == attribute.ns && a.local == attribute.local)
+        {
+            return Err(XmlError::Malformed("duplicate attribute".into()));
+        }
+        el.attrs.push(attribute);
     }
     Ok(el)
+}
+
+/// A QName: NCName or NCName ':' NCName (ASCII letters, digits, `_ - .`, and non-ASCII letters).
+fn is_qname(name: &str) -> bool {
+    let mut parts = name.split(':');
+    let ncname = |p: &str| {
+        let mut chars = p.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{B7}'))
+    };
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), None, None) => ncname(a),
+        (Some(a), Some(b), None) => ncname(a) && ncname(b),
+        _ => false,
+    }
+}
+
+/// Checks the raw attribute list: whitespace before each attribute, `=` and a quoted value,
+/// and no `<` inside a value (XML 1.0 production AttValue).
+fn check_attribute_syntax(raw: &str) -> Result<(), XmlError> {
+    let bad = |why: &str| Err(XmlError::Malformed(format!("attribute syntax: {why}")));
+    let mut chars = raw.chars().peekable();
+    loop {
+        // Whitespace is required before every attribute.
+        let mut spaced = false;
+        while chars
+            .peek()
+            .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        {
+            chars.next();
+            spaced = true;
+        }
+        let Some(&first) = chars.peek() else {
+            return Ok(());
+        };
+        if first == '/' {
+            return Ok(());
+        }
+        if !spaced {
+            return bad("attributes must be separated by whitespace");
+        }
+        while chars
+            .peek()
+            .is_some_and(|c| !matches!(c, '=' | ' ' | '\t' | '\n' | '\r'))
+        {
+            chars.next();
+        }
+        while chars
+            .peek()
+            .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        {
+            chars.next();
+        }
+        if chars.next() != Some('=') {
+            return bad("missing '='");
+        }
+        while chars
+            .peek()
+            .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        {
+            chars.next();
+        }
+        let quote = match chars.next() {
+            Some(q @ ('"' | '\'')) => q,
+            _ => return bad("unquoted value"),
+        };
+        loop {
+            match chars.next() {
+                Some(c) if c == quote => break,
+                Some('<') => return bad("'<' in a value"),
+                Some(_) => {}
+                None => return bad("unterminated value"),
+            }
+        }
+    }
 }
 
 fn namespace(result: ResolveResult<'_>) -> Result<String, XmlError> {
@@ -321,6 +430,23 @@ mod tests {
             Err(XmlError::Malformed(_))
         ));
         assert!(matches!(parse(b""), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_what_xml_is_not() {
+        for doc in [
+            &b"<a x=\"<\"/>"[..],
+            b"<a>]]></a>",
+            b"<a><?xml version=\"1.0\"?></a>",
+            b"<a xmlns:p=\"\"/>",
+            b"<a xmlns:p=\"urn:x\" xmlns:q=\"urn:x\" p:b=\"1\" q:b=\"2\"/>",
+            b"<a b='1'c='2'/>",
+            b"<1a/>",
+            b"<a b=1/>",
+        ] {
+            assert!(parse(doc).is_err(), "{}", String::from_utf8_lossy(doc));
+        }
+        assert!(parse(b"<a b='1' c=\"2\" xmlns=\"urn:d\">x &gt; y</a>").is_ok());
     }
 
     #[test]

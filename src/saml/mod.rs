@@ -7,12 +7,14 @@
 //! - [`authn_request`]: the AuthnRequest and the checks of issue step 3.
 //! - [`sp_metadata`]: Huawei's SP metadata.
 //! - [`idp_metadata`]: the metadata we publish.
+//! - [`logout`]: single logout (LogoutRequest in, LogoutResponse out).
 //! - [`response`] and [`signer`]: the signed Response, written directly in canonical form.
 
 pub mod authn_request;
 pub mod canonical;
 pub mod idp_metadata;
 pub mod inbound;
+pub mod logout;
 pub mod ns;
 pub mod redirect;
 pub mod response;

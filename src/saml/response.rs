@@ -38,6 +38,8 @@ pub struct ResponseParams<'a> {
     pub in_response_to: &'a str,
     /// Issue time.
     pub now: OffsetDateTime,
+    /// When the user authenticated (the IdP session's login), for `AuthnInstant`.
+    pub authn_instant: OffsetDateTime,
     /// How far before `now` the assertion is already valid (clock skew).
     pub not_before_skew: Duration,
     /// How long after `now` the assertion stays valid (R12).

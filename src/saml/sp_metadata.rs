@@ -36,6 +36,9 @@ pub enum SpMetadataError {
         "SP metadata has no signing certificate (KeyDescriptor use=\"signing\" or without use)"
     )]
     NoSigningKey,
+    /// A signing key is not RSA or smaller than 2048 bits (A12).
+    #[error("SP metadata has a signing key that is not RSA of at least 2048 bits ({0} bits)")]
+    WeakKey(u32),
     /// A certificate could not be decoded.
     #[error("SP metadata has a certificate that is not valid base64 DER X.509: {0}")]
     BadCertificate(String),
@@ -137,6 +140,13 @@ impl ServiceProvider {
             .map(|c| c.public_key())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SpMetadataError::BadCertificate(e.to_string()))?;
+        // A12: never trust a signing key weaker than RSA-2048.
+        if let Some(weak) = signing_keys
+            .iter()
+            .find(|k| k.rsa().is_err() || k.bits() < crate::keys::MIN_RSA_BITS)
+        {
+            return Err(SpMetadataError::WeakKey(weak.bits()));
+        }
 
         let mut acs = Vec::new();
         for el in sp.children_named(ns::METADATA, "AssertionConsumerService") {

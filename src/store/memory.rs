@@ -1,22 +1,94 @@
 //! The in-memory backend: the embedded default and fast tests. One process only; everything is
-//! lost on restart. Expiry follows the injected clock, so tests can move time.
+//! lost on restart. Expiry follows the injected clock, so tests can move time. Every operation
+//! runs in one short critical section, which makes each of them atomic.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::{Duration, OffsetDateTime};
 
+use super::mappings::{
+    BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, UnbindOutcome,
+};
 use super::{Kind, StoreError};
 use crate::clock::Clock;
 
 /// Purge expired entries after this many writes, keeping memory bounded without a timer task.
 const PURGE_EVERY_WRITES: u64 = 1024;
+/// Events kept in memory (the Redis stream is bounded similarly).
+const MAX_EVENTS: usize = 100_000;
+
+type Expiring = (Vec<u8>, OffsetDateTime);
 
 #[derive(Default)]
 struct Maps {
-    values: HashMap<(&'static str, String), (Vec<u8>, OffsetDateTime)>,
-    mappings: HashMap<(String, String), Vec<u8>>,
+    values: HashMap<(&'static str, String), Expiring>,
+    /// (site, x_user_id) → mapping; ordered for listing.
+    mappings: BTreeMap<(String, String), Mapping>,
+    /// (site, domain_id) → x_user_id.
+    by_domain: HashMap<(String, String), String>,
+    events: VecDeque<Event>,
+    last_event: EventId,
+    /// user key → session digests.
+    user_sessions: HashMap<String, HashSet<String>>,
     writes: u64,
+}
+
+impl Maps {
+    fn live(&self, kind: Kind, key: &str, now: OffsetDateTime) -> Option<&Vec<u8>> {
+        self.values
+            .get(&(kind.as_str(), key.to_owned()))
+            .filter(|(_, expires)| *expires > now)
+            .map(|(v, _)| v)
+    }
+
+    fn insert(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        value: &[u8],
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
+        self.writes += 1;
+        if self.writes.is_multiple_of(PURGE_EVERY_WRITES) {
+            self.values.retain(|_, (_, e)| *e > now);
+        }
+        self.values
+            .insert((kind.as_str(), key.to_owned()), (value.to_vec(), expires));
+    }
+
+    fn append_event(
+        &mut self,
+        kind: EventKind,
+        change: &Change<'_>,
+        mapping: &Mapping,
+        now: OffsetDateTime,
+    ) -> String {
+        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let id = if millis > self.last_event.0 {
+            EventId(millis, 0)
+        } else {
+            EventId(self.last_event.0, self.last_event.1 + 1)
+        };
+        self.last_event = id;
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event {
+            id: id.to_string(),
+            kind,
+            site: change.site.to_owned(),
+            x_user_id: change.x_user_id.to_owned(),
+            domain_id: mapping.domain_id.clone(),
+            domain_name: mapping.domain_name.clone(),
+            source: change.source,
+            actor: change.actor.to_owned(),
+            at: change.now,
+        });
+        id.to_string()
+    }
 }
 
 /// In-process maps behind one mutex (operations are short and never await while holding it).
@@ -41,13 +113,37 @@ impl MemoryStore {
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
     }
 
-    /// Number of live (unexpired) entries and mappings; lets tests prove a rejected request
-    /// changed nothing, and is a cheap size gauge for operators.
-    pub fn live_entries(&self) -> usize {
+    /// Everything live, one line per entry (kind, key and a digest of the value), sorted; lets
+    /// tests prove that a rejected request changed nothing.
+    pub fn snapshot(&self) -> Vec<String> {
         let now = self.clock.now();
-        self.lock().map_or(0, |m| {
-            m.values.values().filter(|(_, e)| *e > now).count() + m.mappings.len()
-        })
+        let Ok(m) = self.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = m
+            .values
+            .iter()
+            .filter(|(_, (_, e))| *e > now)
+            .map(|((kind, key), (v, _))| {
+                format!(
+                    "{kind}:{key}={}",
+                    crate::random::token_digest(&String::from_utf8_lossy(v))
+                )
+            })
+            .collect();
+        out.extend(
+            m.mappings
+                .iter()
+                .map(|((site, uid), map)| format!("map:{site}:{uid}={map:?}")),
+        );
+        out.extend(
+            m.by_domain
+                .iter()
+                .map(|((site, d), uid)| format!("by-domain:{site}:{d}={uid}")),
+        );
+        out.extend(m.events.iter().map(|e| format!("event:{}", e.id)));
+        out.sort();
+        out
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
@@ -62,13 +158,7 @@ impl MemoryStore {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut maps = self.lock()?;
-        maps.writes += 1;
-        if maps.writes % PURGE_EVERY_WRITES == 0 {
-            maps.values.retain(|_, (_, expires)| *expires > now);
-        }
-        maps.values
-            .insert((kind.as_str(), key.to_owned()), (value.to_vec(), now + ttl));
+        self.lock()?.insert(kind, key, value, now + ttl, now);
         Ok(())
     }
 
@@ -81,26 +171,16 @@ impl MemoryStore {
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
-        let slot = (kind.as_str(), key.to_owned());
-        if maps
-            .values
-            .get(&slot)
-            .is_some_and(|(_, expires)| *expires > now)
-        {
+        if maps.live(kind, key, now).is_some() {
             return Ok(false);
         }
-        maps.values.insert(slot, (value.to_vec(), now + ttl));
+        maps.insert(kind, key, value, now + ttl, now);
         Ok(true)
     }
 
     pub(crate) async fn get(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
-        let maps = self.lock()?;
-        Ok(maps
-            .values
-            .get(&(kind.as_str(), key.to_owned()))
-            .filter(|(_, expires)| *expires > now)
-            .map(|(v, _)| v.clone()))
+        Ok(self.lock()?.live(kind, key, now).cloned())
     }
 
     pub(crate) async fn get_touch(
@@ -135,11 +215,52 @@ impl MemoryStore {
         Ok(())
     }
 
+    pub(crate) async fn session_put(
+        &self,
+        digest: &str,
+        value: &[u8],
+        idle: Duration,
+        user: &str,
+        session_index: &str,
+        absolute: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        maps.insert(Kind::Session, digest, value, now + idle, now);
+        maps.insert(
+            Kind::SessionIndex,
+            session_index,
+            digest.as_bytes(),
+            now + absolute,
+            now,
+        );
+        maps.user_sessions
+            .entry(user.to_owned())
+            .or_default()
+            .insert(digest.to_owned());
+        Ok(())
+    }
+
+    pub(crate) async fn session_delete_user(&self, user: &str) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        let digests = maps.user_sessions.remove(user).unwrap_or_default();
+        let mut ended = 0;
+        for d in digests {
+            if let Some((_, expires)) = maps.values.remove(&(Kind::Session.as_str(), d))
+                && expires > now
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
     pub(crate) async fn mapping_get(
         &self,
         site: &str,
         x_user_id: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<Mapping>, StoreError> {
         Ok(self
             .lock()?
             .mappings
@@ -147,15 +268,121 @@ impl MemoryStore {
             .cloned())
     }
 
-    pub(crate) async fn mapping_put(
+    pub(crate) async fn mapping_by_domain(
         &self,
         site: &str,
-        x_user_id: &str,
-        value: &[u8],
-    ) -> Result<(), StoreError> {
-        self.lock()?
+        domain_id: &str,
+    ) -> Result<Option<(String, Mapping)>, StoreError> {
+        let maps = self.lock()?;
+        let Some(uid) = maps.by_domain.get(&(site.to_owned(), domain_id.to_owned())) else {
+            return Ok(None);
+        };
+        Ok(maps
             .mappings
-            .insert((site.to_owned(), x_user_id.to_owned()), value.to_vec());
-        Ok(())
+            .get(&(site.to_owned(), uid.clone()))
+            .map(|m| (uid.clone(), m.clone())))
+    }
+
+    pub(crate) async fn mapping_bind(
+        &self,
+        change: &Change<'_>,
+        fields: &MappingFields,
+    ) -> Result<BindOutcome, StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        let site = change.site.to_owned();
+        let uid = change.x_user_id.to_owned();
+        if let Some(owner) = maps
+            .by_domain
+            .get(&(site.clone(), fields.domain_id.clone()))
+            && *owner != uid
+        {
+            return Ok(BindOutcome::Conflict {
+                owner: owner.clone(),
+            });
+        }
+        let mut new = Mapping::new(fields.clone(), change.source, change.now);
+        let old = maps.mappings.get(&(site.clone(), uid.clone())).cloned();
+        let kind = match &old {
+            Some(old) if old.same_content(&new) => return Ok(BindOutcome::Unchanged(old.clone())),
+            Some(old) => {
+                new.created_at = old.created_at;
+                new.source = old.source;
+                if old.domain_id != new.domain_id
+                    && maps.by_domain.get(&(site.clone(), old.domain_id.clone())) == Some(&uid)
+                {
+                    maps.by_domain
+                        .remove(&(site.clone(), old.domain_id.clone()));
+                }
+                EventKind::Updated
+            }
+            None => EventKind::Bound,
+        };
+        maps.mappings
+            .insert((site.clone(), uid.clone()), new.clone());
+        maps.by_domain.insert((site, new.domain_id.clone()), uid);
+        maps.append_event(kind, change, &new, now);
+        Ok(match kind {
+            EventKind::Bound => BindOutcome::Created(new),
+            _ => BindOutcome::Updated(new),
+        })
+    }
+
+    pub(crate) async fn mapping_unbind(
+        &self,
+        change: &Change<'_>,
+        expected_domain: Option<&str>,
+    ) -> Result<UnbindOutcome, StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        let key = (change.site.to_owned(), change.x_user_id.to_owned());
+        let Some(old) = maps.mappings.get(&key).cloned() else {
+            return Ok(UnbindOutcome::NotFound);
+        };
+        if expected_domain.is_some_and(|d| d != old.domain_id) {
+            return Ok(UnbindOutcome::OtherDomain(old));
+        }
+        maps.mappings.remove(&key);
+        let rev = (change.site.to_owned(), old.domain_id.clone());
+        if maps.by_domain.get(&rev) == Some(&key.1) {
+            maps.by_domain.remove(&rev);
+        }
+        maps.append_event(EventKind::Unbound, change, &old, now);
+        Ok(UnbindOutcome::Removed(old))
+    }
+
+    pub(crate) async fn mapping_list(
+        &self,
+        site: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+        let maps = self.lock()?;
+        let start = match after {
+            Some(a) => Bound::Excluded((site.to_owned(), a.to_owned())),
+            None => Bound::Included((site.to_owned(), String::new())),
+        };
+        Ok(maps
+            .mappings
+            .range((start, Bound::Unbounded))
+            .take_while(|((s, _), _)| s == site)
+            .take(limit)
+            .map(|((_, uid), m)| (uid.clone(), m.clone()))
+            .collect())
+    }
+
+    pub(crate) async fn events_after(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let maps = self.lock()?;
+        Ok(maps
+            .events
+            .iter()
+            .filter(|e| after.is_none_or(|a| EventId::parse(&e.id).is_some_and(|id| id > a)))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

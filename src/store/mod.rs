@@ -7,14 +7,21 @@
 //! in clear. Every value expires by TTL, and flows also check the expiry stored inside the value
 //! against their own clock, so tests can move time on either backend.
 
+pub mod mappings;
 pub mod memory;
 pub mod redis;
+pub mod types;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use crate::fields::XUserId;
+pub use mappings::{
+    BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
+    UnbindOutcome,
+};
+pub use types::{Continuation, PendingRequest, Session, Ticket};
 
 /// The store could not answer. The flow turns this into a 503 and changes nothing.
 #[derive(Debug, thiserror::Error)]
@@ -27,96 +34,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// What a login ticket carries from the partner API to `/sso/start`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ticket {
-    /// The partner user.
-    pub x_user_id: XUserId,
-    /// Optional profile fields, already validated.
-    pub name: Option<String>,
-    /// E-mail.
-    pub email: Option<String>,
-    /// Mobile.
-    pub mobile: Option<String>,
-    /// Site name.
-    pub site: String,
-    /// `service` target, already validated against the site.
-    pub service: Option<String>,
-    /// State id of a parked AuthnRequest to answer directly.
-    pub resume: Option<String>,
-    /// Unix time after which the ticket is void.
-    pub expires_at: i64,
-}
-
-/// An IdP session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    /// The partner user.
-    pub x_user_id: XUserId,
-    /// Name attribute.
-    pub name: Option<String>,
-    /// E-mail attribute.
-    pub email: Option<String>,
-    /// Mobile attribute.
-    pub mobile: Option<String>,
-    /// Site the session was opened for.
-    pub site: String,
-    /// `service` the user was sent to (for later return steps).
-    pub service: Option<String>,
-    /// Public SessionIndex put in assertions (not the cookie secret).
-    pub session_index: String,
-    /// Unix time of login.
-    pub created_at: i64,
-    /// Unix time after which the session is void whatever its activity.
-    pub absolute_expires_at: i64,
-}
-
-/// A verified AuthnRequest parked while the user logs in at the partner platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingRequest {
-    /// Site of the requesting SP.
-    pub site: String,
-    /// SP entityID.
-    pub sp_entity_id: String,
-    /// Request ID (our InResponseTo).
-    pub request_id: String,
-    /// ACS chosen from the metadata.
-    pub acs_url: String,
-    /// RelayState to echo.
-    pub relay_state: Option<String>,
-    /// Unix time after which the parked request is void.
-    pub expires_at: i64,
-}
-
-/// Where a mapping came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MappingSource {
-    /// Registered by the partner platform through the API.
-    Api,
-    /// Reported by Huawei's bind-result notification.
-    BindNotification,
-}
-
-/// A partner user's Huawei account on one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mapping {
-    /// Huawei account id.
-    pub domain_id: String,
-    /// Huawei account name.
-    pub domain_name: String,
-    /// Huawei IAM user id, when known.
-    pub user_id: Option<String>,
-    /// Huawei IAM user name, when known.
-    pub user_name: Option<String>,
-    /// Origin.
-    pub source: MappingSource,
-    /// Unix time of creation.
-    pub created_at: i64,
-    /// Unix time of last change.
-    pub updated_at: i64,
-}
-
 /// Kinds of single keys, each with its own key namespace.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -124,6 +41,9 @@ pub(crate) enum Kind {
     Session,
     Pending,
     RequestId,
+    SessionIndex,
+    Notification,
+    Continuation,
 }
 
 impl Kind {
@@ -133,6 +53,9 @@ impl Kind {
             Self::Session => "session",
             Self::Pending => "pending",
             Self::RequestId => "request-id",
+            Self::SessionIndex => "session-index",
+            Self::Notification => "notification",
+            Self::Continuation => "continuation",
         }
     }
 }
@@ -196,15 +119,18 @@ impl Store {
         decode(backend!(self, b => b.take(Kind::Ticket, digest).await)?)
     }
 
-    /// Stores a session with its idle timeout.
+    /// Stores a new session with its idle timeout, and indexes it by user (for "end every
+    /// session of this user") and by SessionIndex (for single logout) for `absolute`.
     pub async fn put_session(
         &self,
         digest: &str,
         session: &Session,
         idle: Duration,
+        absolute: Duration,
     ) -> Result<(), StoreError> {
         let value = encode(session)?;
-        backend!(self, b => b.set(Kind::Session, digest, &value, idle).await)
+        let user = user_key(&session.x_user_id);
+        backend!(self, b => b.session_put(digest, &value, idle, &user, &session.session_index, absolute).await)
     }
 
     /// Reads a session and restarts its idle timeout.
@@ -216,9 +142,29 @@ impl Store {
         decode(backend!(self, b => b.get_touch(Kind::Session, digest, idle).await)?)
     }
 
+    /// Reads a session without touching it.
+    pub async fn get_session(&self, digest: &str) -> Result<Option<Session>, StoreError> {
+        decode(backend!(self, b => b.get(Kind::Session, digest).await)?)
+    }
+
     /// Ends a session.
     pub async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
         backend!(self, b => b.delete(Kind::Session, digest).await)
+    }
+
+    /// The digest of the session that issued `session_index`, if it may still live.
+    pub async fn session_by_index(
+        &self,
+        session_index: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let raw = backend!(self, b => b.get(Kind::SessionIndex, session_index).await)?;
+        Ok(raw.and_then(|v| String::from_utf8(v).ok()))
+    }
+
+    /// Ends every session of a user; returns how many were live.
+    pub async fn delete_user_sessions(&self, x_user_id: &XUserId) -> Result<usize, StoreError> {
+        let user = user_key(x_user_id);
+        backend!(self, b => b.session_delete_user(&user).await)
     }
 
     /// Parks a verified request under a state id digest.
@@ -254,25 +200,100 @@ impl Store {
         backend!(self, b => b.set_if_absent(Kind::RequestId, &key, b"1", ttl).await)
     }
 
+    /// True when a notification with this digest was already applied.
+    pub async fn notification_seen(&self, digest: &str) -> Result<bool, StoreError> {
+        Ok(backend!(self, b => b.get(Kind::Notification, digest).await)?.is_some())
+    }
+
+    /// Remembers an applied notification, so a replay changes nothing.
+    pub async fn remember_notification(
+        &self,
+        digest: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        backend!(self, b => b.set(Kind::Notification, digest, b"1", ttl).await)
+    }
+
+    /// Stores a continuation for the bind-result GET step.
+    pub async fn put_continuation(
+        &self,
+        digest: &str,
+        value: &Continuation,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let value = encode(value)?;
+        backend!(self, b => b.set(Kind::Continuation, digest, &value, ttl).await)
+    }
+
+    /// Takes a continuation (once).
+    pub async fn take_continuation(
+        &self,
+        digest: &str,
+    ) -> Result<Option<Continuation>, StoreError> {
+        decode(backend!(self, b => b.take(Kind::Continuation, digest).await)?)
+    }
+
     /// The mapping of a partner user on a site.
     pub async fn get_mapping(
         &self,
         site: &str,
         x_user_id: &XUserId,
     ) -> Result<Option<Mapping>, StoreError> {
-        decode(backend!(self, b => b.mapping_get(site, x_user_id.as_str()).await)?)
+        backend!(self, b => b.mapping_get(site, x_user_id.as_str()).await)
     }
 
-    /// Creates or replaces a mapping.
-    pub async fn put_mapping(
+    /// The partner user and mapping holding `domain_id` on a site (reverse index).
+    pub async fn mapping_by_domain(
         &self,
         site: &str,
-        x_user_id: &XUserId,
-        mapping: &Mapping,
-    ) -> Result<(), StoreError> {
-        let value = encode(mapping)?;
-        backend!(self, b => b.mapping_put(site, x_user_id.as_str(), &value).await)
+        domain_id: &str,
+    ) -> Result<Option<(String, Mapping)>, StoreError> {
+        backend!(self, b => b.mapping_by_domain(site, domain_id).await)
     }
+
+    /// Creates or replaces a mapping atomically with its reverse index and an event; a
+    /// domain_id held by another user is a conflict and changes nothing.
+    pub async fn bind_mapping(
+        &self,
+        change: &Change<'_>,
+        fields: &MappingFields,
+    ) -> Result<BindOutcome, StoreError> {
+        backend!(self, b => b.mapping_bind(change, fields).await)
+    }
+
+    /// Removes a mapping (only if it names `expected_domain`, when given), atomically with its
+    /// reverse index and an event.
+    pub async fn unbind_mapping(
+        &self,
+        change: &Change<'_>,
+        expected_domain: Option<&str>,
+    ) -> Result<UnbindOutcome, StoreError> {
+        backend!(self, b => b.mapping_unbind(change, expected_domain).await)
+    }
+
+    /// Mappings of a site in x_user_id order, strictly after `after`, at most `limit`.
+    pub async fn list_mappings(
+        &self,
+        site: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+        backend!(self, b => b.mapping_list(site, after, limit.min(mappings::MAX_PAGE)).await)
+    }
+
+    /// Events strictly after `after`, oldest first, at most `limit`.
+    pub async fn events_after(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        backend!(self, b => b.events_after(after, limit.min(mappings::MAX_PAGE)).await)
+    }
+}
+
+/// The index key of a user's sessions: a digest, so user ids of any text are safe in key names.
+fn user_key(x_user_id: &XUserId) -> String {
+    crate::random::token_digest(x_user_id.as_str())
 }
 
 /// Whole seconds of a TTL, at least one.

@@ -1,6 +1,7 @@
-//! The Redis backend. Keys are `<prefix>:<kind>:<key>` with a TTL; mappings live in one hash per
-//! site (`<prefix>:mappings:<site>`, field = x_user_id) so that ids of any Unicode text need no
-//! escaping. Single-use reads are `GETDEL` and the replay check is `SET NX EX`, both atomic, so
+//! The Redis backend. Keys are `<prefix>:<kind>:<key>` with a TTL. Mappings live in one hash per
+//! site (`<prefix>:map:<site>`, field = x_user_id, so ids of any Unicode text need no escaping),
+//! with a reverse hash (`map-by-domain`), a listing index (`map-index`, a sorted set read by
+//! lexical range) and one event stream (`<prefix>:events`); Lua scripts change them together. Single-use reads are `GETDEL` and the replay check is `SET NX EX`, both atomic, so
 //! two bridge processes sharing one Redis behave as one.
 //!
 //! The connection is a lazy [`ConnectionManager`] with short timeouts: a Redis outage turns into
@@ -9,10 +10,16 @@
 
 use std::time::Duration as StdDuration;
 
+use std::sync::LazyLock;
+
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, SetExpiry, SetOptions};
+use redis::{AsyncCommands as _, Script, SetExpiry, SetOptions};
 use time::Duration;
 
+use super::mappings::{
+    BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
+    UnbindOutcome,
+};
 use super::{Kind, StoreError, ttl_secs};
 
 /// How long one Redis command may take before the request fails with 503.
@@ -25,7 +32,12 @@ const CONNECT_TIMEOUT: StdDuration = StdDuration::from_millis(1000);
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    /// Approximate bound of the event stream (`XADD MAXLEN ~`).
+    event_log_max_len: u64,
 }
+
+/// Default bound of the event stream.
+pub const DEFAULT_EVENT_LOG_MAX_LEN: u64 = 100_000;
 
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -44,15 +56,18 @@ impl RedisStore {
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
+            event_log_max_len: DEFAULT_EVENT_LOG_MAX_LEN,
         })
+    }
+
+    /// Sets the approximate bound of the event stream.
+    pub fn with_event_log_max_len(mut self, max_len: u64) -> Self {
+        self.event_log_max_len = max_len;
+        self
     }
 
     fn key(&self, kind: Kind, key: &str) -> String {
         format!("{}:{}:{key}", self.prefix, kind.as_str())
-    }
-
-    fn mappings_key(&self, site: &str) -> String {
-        format!("{}:mappings:{site}", self.prefix)
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
@@ -124,26 +139,266 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
-    pub(crate) async fn mapping_get(
+    pub(crate) async fn session_put(
         &self,
-        site: &str,
-        x_user_id: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+        digest: &str,
+        value: &[u8],
+        idle: Duration,
+        user: &str,
+        session_index: &str,
+        absolute: Duration,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        conn.hget(self.mappings_key(site), x_user_id)
+        let user_key = self.user_sessions_key(user);
+        redis::pipe()
+            .atomic()
+            .set_ex(self.key(Kind::Session, digest), value, ttl_secs(idle))
+            .ignore()
+            .set_ex(
+                self.key(Kind::SessionIndex, session_index),
+                digest,
+                ttl_secs(absolute),
+            )
+            .ignore()
+            .sadd(&user_key, digest)
+            .ignore()
+            .expire(
+                &user_key,
+                i64::try_from(ttl_secs(absolute)).unwrap_or(i64::MAX),
+            )
+            .ignore()
+            .query_async::<()>(&mut conn)
             .await
             .map_err(unavailable)
     }
 
-    pub(crate) async fn mapping_put(
-        &self,
-        site: &str,
-        x_user_id: &str,
-        value: &[u8],
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn session_delete_user(&self, user: &str) -> Result<usize, StoreError> {
         let mut conn = self.conn.clone();
-        conn.hset::<_, _, _, ()>(self.mappings_key(site), x_user_id, value)
+        DELETE_USER_SESSIONS
+            .key(self.user_sessions_key(user))
+            .arg(format!("{}:{}:", self.prefix, Kind::Session.as_str()))
+            .invoke_async(&mut conn)
             .await
             .map_err(unavailable)
     }
+
+    fn user_sessions_key(&self, user: &str) -> String {
+        format!("{}:user-sessions:{user}", self.prefix)
+    }
+
+    fn mapping_keys(&self, site: &str) -> [String; 4] {
+        [
+            format!("{}:map:{site}", self.prefix),
+            format!("{}:map-by-domain:{site}", self.prefix),
+            format!("{}:map-index:{site}", self.prefix),
+            format!("{}:events", self.prefix),
+        ]
+    }
+
+    pub(crate) async fn mapping_get(
+        &self,
+        site: &str,
+        x_user_id: &str,
+    ) -> Result<Option<Mapping>, StoreError> {
+        let mut conn = self.conn.clone();
+        let [map, ..] = self.mapping_keys(site);
+        let raw: Option<String> = conn.hget(map, x_user_id).await.map_err(unavailable)?;
+        raw.map(|r| parse_mapping(&r)).transpose()
+    }
+
+    pub(crate) async fn mapping_by_domain(
+        &self,
+        site: &str,
+        domain_id: &str,
+    ) -> Result<Option<(String, Mapping)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let [map, rev, ..] = self.mapping_keys(site);
+        let found: Option<(String, String)> = BY_DOMAIN
+            .key(map)
+            .key(rev)
+            .arg(domain_id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        found
+            .map(|(uid, raw)| Ok((uid, parse_mapping(&raw)?)))
+            .transpose()
+    }
+
+    pub(crate) async fn mapping_bind(
+        &self,
+        change: &Change<'_>,
+        fields: &MappingFields,
+    ) -> Result<BindOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let new = Mapping::new(fields.clone(), change.source, change.now);
+        let json = serde_json::to_string(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let [map, rev, index, events] = self.mapping_keys(change.site);
+        let reply: Vec<String> = BIND
+            .key(map)
+            .key(rev)
+            .key(index)
+            .key(events)
+            .arg(change.x_user_id)
+            .arg(&fields.domain_id)
+            .arg(json)
+            .arg(change.now)
+            .arg(change.site)
+            .arg(change.actor)
+            .arg(self.event_log_max_len)
+            .arg(change.source.as_str())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        match reply.as_slice() {
+            [kind, owner] if kind == "conflict" => Ok(BindOutcome::Conflict {
+                owner: owner.clone(),
+            }),
+            [kind, raw] if kind == "unchanged" => Ok(BindOutcome::Unchanged(parse_mapping(raw)?)),
+            [kind, raw, _id] if kind == "bound" => Ok(BindOutcome::Created(parse_mapping(raw)?)),
+            [kind, raw, _id] if kind == "updated" => Ok(BindOutcome::Updated(parse_mapping(raw)?)),
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected bind reply of {} items",
+                other.len()
+            ))),
+        }
+    }
+
+    pub(crate) async fn mapping_unbind(
+        &self,
+        change: &Change<'_>,
+        expected_domain: Option<&str>,
+    ) -> Result<UnbindOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let [map, rev, index, events] = self.mapping_keys(change.site);
+        let reply: Vec<String> = UNBIND
+            .key(map)
+            .key(rev)
+            .key(index)
+            .key(events)
+            .arg(change.x_user_id)
+            .arg(expected_domain.unwrap_or(""))
+            .arg(change.now)
+            .arg(change.site)
+            .arg(change.actor)
+            .arg(self.event_log_max_len)
+            .arg(change.source.as_str())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        match reply.as_slice() {
+            [kind] if kind == "not_found" => Ok(UnbindOutcome::NotFound),
+            [kind, raw] if kind == "other_domain" => {
+                Ok(UnbindOutcome::OtherDomain(parse_mapping(raw)?))
+            }
+            [kind, raw, _id] if kind == "removed" => {
+                Ok(UnbindOutcome::Removed(parse_mapping(raw)?))
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "unexpected unbind reply of {} items",
+                other.len()
+            ))),
+        }
+    }
+
+    pub(crate) async fn mapping_list(
+        &self,
+        site: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let [map, _, index, _] = self.mapping_keys(site);
+        let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let uids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&index)
+            .arg(start)
+            .arg("+")
+            .arg("BYLEX")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raws: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(&map)
+            .arg(&uids)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(uids.len());
+        for (uid, raw) in uids.into_iter().zip(raws) {
+            // A mapping removed between the two reads is simply not listed.
+            if let Some(raw) = raw {
+                out.push((uid, parse_mapping(&raw)?));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn events_after(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut conn = self.conn.clone();
+        let [.., events] = self.mapping_keys("");
+        let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(events)
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        entries
+            .into_iter()
+            .map(|(id, fields)| parse_event(id, &fields))
+            .collect()
+    }
+}
+
+static BIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/bind.lua")));
+static UNBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/unbind.lua")));
+static BY_DOMAIN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/by_domain.lua")));
+static DELETE_USER_SESSIONS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/delete_user_sessions.lua")));
+
+fn parse_mapping(raw: &str) -> Result<Mapping, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("mapping: {e}")))
+}
+
+/// Builds an [`Event`] from a stream entry's flat field/value list.
+fn parse_event(id: String, fields: &[String]) -> Result<Event, StoreError> {
+    let get = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|pair| pair.first().is_some_and(|n| n == name))
+            .and_then(|pair| pair.get(1))
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("event {id} lacks {name}")))
+    };
+    let domain_name = get("domain_name")?;
+    Ok(Event {
+        kind: EventKind::parse(&get("kind")?)
+            .ok_or_else(|| StoreError::Corrupt("event kind".into()))?,
+        site: get("site")?,
+        x_user_id: get("x_user_id")?,
+        domain_id: get("domain_id")?,
+        domain_name: (!domain_name.is_empty()).then_some(domain_name),
+        source: MappingSource::parse(&get("source")?)
+            .ok_or_else(|| StoreError::Corrupt("event source".into()))?,
+        actor: get("actor")?,
+        at: get("at")?
+            .parse()
+            .map_err(|_| StoreError::Corrupt("event time".into()))?,
+        id,
+    })
 }

@@ -36,6 +36,16 @@ pub fn set_session(value: &str, dev_mode: bool) -> Option<HeaderValue> {
     .ok()
 }
 
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_session(dev_mode: bool) -> Option<HeaderValue> {
+    let secure = if dev_mode { "" } else { "; Secure" };
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
+        name(dev_mode)
+    ))
+    .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,18 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
             e.code(),
         ),
         FlowError::Replayed => (StatusCode::BAD_REQUEST, "replayed_request"),
+        FlowError::UnknownSite => (StatusCode::NOT_FOUND, "unknown_site"),
+        FlowError::MappingNotFound => (StatusCode::NOT_FOUND, "mapping_not_found"),
+        FlowError::DomainConflict => (StatusCode::CONFLICT, "domain_already_bound"),
+        FlowError::MappingMismatch => (StatusCode::CONFLICT, "mapping_mismatch"),
+        FlowError::Notification(e) => (
+            if matches!(e, crate::bind_notification::NotificationError::TooLong(_)) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            e.code(),
+        ),
         FlowError::PassiveImpossible => (StatusCode::BAD_REQUEST, "passive_not_possible"),
         FlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         FlowError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -73,6 +85,20 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
         FlowError::TicketUnknown => t("登录链接无效", "This sign-in link is not valid", again),
         FlowError::TicketExpired => t("登录链接已过期", "This sign-in link has expired", again),
         FlowError::ResumeUnknown => t("登录等待时间过长", "Signing in took too long", again),
+        FlowError::DomainConflict | FlowError::MappingMismatch => t(
+            "该华为云账号已关联其他用户",
+            "This Huawei Cloud account is linked to another user",
+            lang.pick(
+                "您的账号没有被更改。请联系合作伙伴平台的客服，并提供下方的请求编号。",
+                "Nothing was changed. Contact the partner platform's support with the request id below.",
+            ),
+        ),
+        FlowError::Notification(_) => t(
+            "无法确认华为云的绑定结果",
+            "The account-binding result from Huawei Cloud could not be confirmed",
+            again,
+        ),
+        FlowError::UnknownSite | FlowError::MappingNotFound => t("页面不存在", "Page not found", again),
         FlowError::Request(_) | FlowError::Replayed | FlowError::PassiveImpossible | FlowError::Field(_) => t(
             "无法处理来自华为云的登录请求",
             "The sign-in request from Huawei Cloud could not be accepted",

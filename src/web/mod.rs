@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cookies;
 pub mod error;
+pub mod huawei;
 pub mod pages;
 pub mod request_id;
 pub mod sso;
@@ -29,13 +30,26 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
         .route("/saml/metadata", get(status::metadata))
-        .route("/saml/sso", get(sso::saml_sso))
-        .route("/sso/start", get(sso::start))
-        .route("/api/v1/login-tickets", post(api::create_ticket))
+        .route("/saml/sso", get(sso::saml_sso).head(head_not_allowed))
+        .route("/saml/slo", get(huawei::slo).head(head_not_allowed))
+        .route("/sso/start", get(sso::start).head(head_not_allowed))
+        .route("/huawei/{site}/bind-result", post(huawei::bind_result))
+        .route(
+            "/huawei/{site}/bind-result/continue",
+            get(huawei::bind_continue).head(head_not_allowed),
+        )
+        .route("/return/{site}/{kind}", get(huawei::return_link))
+        .nest("/api", api::router())
         .fallback(status::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(bridge)
+}
+
+/// HEAD on a route whose GET consumes something (a ticket, a request ID, a session): link
+/// scanners and prefetchers send HEAD, and it must not use up a login.
+async fn head_not_allowed() -> axum::http::StatusCode {
+    axum::http::StatusCode::METHOD_NOT_ALLOWED
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains open requests.

@@ -3,7 +3,11 @@
 
 mod api;
 mod binary;
+mod bind_result;
 mod config;
+mod logout_returns;
+mod mappings;
+mod openapi;
 mod pysaml2;
 mod redis_ops;
 mod sso_flow;

@@ -4,7 +4,6 @@ use axum::http::StatusCode;
 use serde_json::json;
 use sso_bridge::fields::XUserId;
 use sso_bridge::saml::inbound::{self, Element};
-use sso_bridge::store::{Mapping, MappingSource};
 use time::Duration;
 
 use crate::both_backends;
@@ -248,24 +247,19 @@ async fn is_first_login_follows_the_mapping(b: Backend) {
     let start = env.ticket(json!({"x_user_id": "mapped-user"})).await;
     let loc = env.get(&start, None).await.location();
     assert_eq!(query_param(&loc, "isFirstLogin").as_deref(), Some("true"));
-    let now = env.now().unix_timestamp();
-    let mapping = Mapping {
-        domain_id: "d1".into(),
-        domain_name: "name1".into(),
-        user_id: None,
-        user_name: None,
-        source: MappingSource::Api,
-        created_at: now,
-        updated_at: now,
-    };
-    env.bridge
-        .store
-        .put_mapping("cn", &uid, &mapping)
-        .await
-        .unwrap();
     assert_eq!(
-        env.bridge.store.get_mapping("cn", &uid).await.unwrap(),
-        Some(mapping)
+        env.put_mapping("mapped-user", "d1", "name1").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        env.bridge
+            .store
+            .get_mapping("cn", &uid)
+            .await
+            .unwrap()
+            .unwrap()
+            .domain_id,
+        "d1"
     );
     let start = env.ticket(json!({"x_user_id": "mapped-user"})).await;
     let loc = env.get(&start, None).await.location();
@@ -411,7 +405,6 @@ async fn acs_comes_from_metadata(b: Backend) {
     let mut spec = env.authn();
     spec.acs_url = None;
     spec.protocol_binding = None;
-    spec.destination = None;
     let (xml, _) = env
         .get(
             &format!("/saml/sso?{}", env.signed(&spec, None)),

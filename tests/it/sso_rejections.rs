@@ -418,6 +418,16 @@ async fn wrong_destination(b: Backend) {
         &env.signed(&spec, None),
         StatusCode::BAD_REQUEST,
         "wrong_destination",
+        None,
+    )
+    .await;
+    // saml-bindings §3.4.5.2: a signed request must name its Destination.
+    spec.destination = None;
+    reject(
+        &env,
+        &env.signed(&spec, None),
+        StatusCode::BAD_REQUEST,
+        "wrong_destination",
         Some(&valid),
     )
     .await;

@@ -33,6 +33,10 @@ pub const ACS: &str = "https://sp.test/acs";
 pub const ACS2: &str = "https://sp.test/acs2";
 pub const LOGIN_URL: &str = "https://auth.sp.test/authui/saml/login";
 pub const PARTNER_LOGIN: &str = "https://partner.test/login";
+pub const PARTNER_LANDING: &str = "https://partner.test/welcome";
+pub const PARTNER_LOGOUT: &str = "https://partner.test/logged-out";
+pub const PAYMENT_SUCCESS: &str = "https://partner.test/orders/paid?from=huawei";
+pub const RECHARGE: &str = "https://partner.test/wallet/top-up";
 pub const API_KEY: &str = "test-api-key-0123456789";
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
@@ -227,6 +231,8 @@ pub struct EnvOptions {
     pub now: OffsetDateTime,
     pub sp_metadata: Option<String>,
     pub sp_key: Option<TestSp>,
+    /// Rewrites the generated config file before it is loaded.
+    pub edit: Option<Box<dyn Fn(String) -> String>>,
 }
 
 impl EnvOptions {
@@ -238,6 +244,7 @@ impl EnvOptions {
             now: OffsetDateTime::now_utc(),
             sp_metadata: None,
             sp_key: None,
+            edit: None,
         }
     }
 }
@@ -276,6 +283,8 @@ key_prefix = "{prefix}"
 
 [partner]
 login_url = "{PARTNER_LOGIN}"
+landing_url = "{PARTNER_LANDING}"
+logout_url = "{PARTNER_LOGOUT}"
 api_key_sha256 = ["{hash}"]
 
 [[sites]]
@@ -285,6 +294,9 @@ sp_metadata_file = "sp.xml"
 login_url = "{LOGIN_URL}"
 default_service = "https://console.sp.test/"
 allowed_service_hosts = ["console.sp.test", "activity.sp.test"]
+payment_success_url = "{PAYMENT_SUCCESS}"
+recharge_url = "{RECHARGE}"
+return_params = ["orderId", "amount"]
 "#,
         redis = redis_url(),
     );
@@ -306,6 +318,10 @@ impl TestEnv {
             .unwrap_or_else(|| format!("test-{}", &sso_bridge::random::token().unwrap()[..12]));
         let metadata = o.sp_metadata.unwrap_or_else(|| sp.metadata());
         let path = write_config(dir.path(), &metadata, &o.extra_idp, o.backend, &prefix);
+        if let Some(edit) = &o.edit {
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, edit(text)).unwrap();
+        }
         let settings = Arc::new(Settings::load(&path, &|_| None).unwrap());
         let clock = Arc::new(FixedClock::new(o.now));
         let store = make_store(&settings, o.backend, clock.clone());
@@ -358,21 +374,11 @@ impl TestEnv {
         signed_query(&self.sp.key, &spec.xml(), relay)
     }
 
-    /// Everything the store holds now, for "nothing changed" assertions.
+    /// Everything the store holds now (keys and contents), for "nothing changed" assertions.
     pub async fn snapshot(&self) -> Vec<String> {
         match &self.bridge.store {
-            Store::Memory(m) => vec![m.live_entries().to_string()],
-            Store::Redis(_) => {
-                let client = redis::Client::open(redis_url()).unwrap();
-                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-                let mut keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{}:*", self.prefix))
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
-                keys.sort();
-                keys
-            }
+            Store::Memory(m) => m.snapshot(),
+            Store::Redis(_) => redis_snapshot(&self.prefix).await,
         }
     }
 
@@ -386,6 +392,49 @@ impl TestEnv {
 
     pub async fn post_json(&self, uri: &str, key: Option<&str>, body: &str) -> TestResponse {
         post_json(&self.router, uri, key, body).await
+    }
+
+    /// An authenticated API call with an optional body of `content_type`.
+    pub async fn api(&self, method: &str, uri: &str, body: Option<(&str, &str)>) -> TestResponse {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {API_KEY}"));
+        let body = match body {
+            Some((content_type, text)) => {
+                b = b.header(header::CONTENT_TYPE, content_type);
+                Body::from(text.to_owned())
+            }
+            None => Body::empty(),
+        };
+        call(&self.router, b.body(body).unwrap()).await
+    }
+
+    /// `PUT` a mapping through the API.
+    pub async fn put_mapping(
+        &self,
+        x_user_id: &str,
+        domain_id: &str,
+        domain_name: &str,
+    ) -> TestResponse {
+        let body =
+            serde_json::json!({"domain_id": domain_id, "domain_name": domain_name}).to_string();
+        self.api(
+            "PUT",
+            &format!("/api/v1/sites/cn/mappings/{}", uri_component(x_user_id)),
+            Some(("application/json", &body)),
+        )
+        .await
+    }
+
+    /// A form POST (the browser's bind-result notification), optionally with a cookie.
+    pub async fn post_form(&self, uri: &str, body: &str, cookie: Option<&str>) -> TestResponse {
+        let mut b =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, format!("__Host-sso_bridge_session={c}"));
+        }
+        call(&self.router, b.body(Body::from(body.to_owned())).unwrap()).await
     }
 
     /// Creates a ticket through the API and returns the `/sso/start` path+query.
@@ -537,4 +586,64 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
                 .into_owned()
         })
     })
+}
+
+/// Keys under `prefix` with their type and contents, sorted.
+pub async fn redis_snapshot(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    keys.sort();
+    let mut out = Vec::new();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let contents: String = match kind.as_str() {
+            "string" => redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Vec<u8>>(&mut conn)
+                .await
+                .map(|v| format!("{v:?}"))
+                .unwrap(),
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async::<Vec<String>>(&mut conn)
+                .await
+                .map(|v| format!("{v:?}"))
+                .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async::<Vec<String>>(&mut conn)
+                .await
+                .map(|v| format!("{v:?}"))
+                .unwrap(),
+            "set" => redis::cmd("SMEMBERS")
+                .arg(&key)
+                .query_async::<Vec<String>>(&mut conn)
+                .await
+                .map(|mut v| {
+                    v.sort();
+                    format!("{v:?}")
+                })
+                .unwrap(),
+            "stream" => redis::cmd("XLEN")
+                .arg(&key)
+                .query_async::<u64>(&mut conn)
+                .await
+                .map(|n| n.to_string())
+                .unwrap(),
+            other => other.to_owned(),
+        };
+        out.push(format!("{key} {kind} {contents}"));
+    }
+    out
 }

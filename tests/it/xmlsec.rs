@@ -139,6 +139,7 @@ fn whitespace_and_markup_in_values_survive_canonicalization() {
                 acs_url: ACS,
                 in_response_to: "_req",
                 now: time::OffsetDateTime::now_utc(),
+                authn_instant: time::OffsetDateTime::now_utc(),
                 not_before_skew: time::Duration::minutes(2),
                 lifetime: time::Duration::minutes(5),
                 response_id: "_resp",

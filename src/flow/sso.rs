@@ -1,6 +1,4 @@
-//! The SSO flow as plain async functions over [`Bridge`]: no HTTP types in here. Each function
-//! reads `now` once, checks everything before it changes anything, and returns an outcome the web
-//! layer renders.
+//! The SSO flow: login tickets, `/sso/start` and Huawei's AuthnRequest (issue steps 1–5).
 
 use std::sync::Arc;
 
@@ -9,95 +7,19 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
-use crate::config::{Settings, Site};
+use crate::config::Site;
 use crate::fields::{self, FieldError, XUserId};
 use crate::random;
-use crate::saml::authn_request::{self, Freshness, RequestError, VerifiedRequest};
-use crate::saml::idp_metadata::IdpMetadata;
+use crate::saml::authn_request::{self, Freshness};
 use crate::saml::redirect::uri_component;
 use crate::saml::response::{self, HuaweiAttributes, ResponseParams};
-use crate::store::{PendingRequest, Session, Store, StoreError, Ticket};
+use crate::store::{PendingRequest, Session, Ticket};
 
-/// Why a flow step failed. The web layer maps each to a status, a stable code and public text.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    /// A partner-supplied field broke a rule.
-    #[error(transparent)]
-    Field(#[from] FieldError),
-    /// The ticket is malformed, unknown or already used.
-    #[error("login ticket unknown or already used")]
-    TicketUnknown,
-    /// The ticket was found but had expired.
-    #[error("login ticket expired")]
-    TicketExpired,
-    /// The parked AuthnRequest to resume is gone (expired or answered).
-    #[error("the request to resume is unknown or expired")]
-    ResumeUnknown,
-    /// Huawei's AuthnRequest failed a check.
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    /// The AuthnRequest ID was seen before (A10).
-    #[error("AuthnRequest ID was already used")]
-    Replayed,
-    /// `IsPassive` was requested but there is no session to answer from.
-    #[error("passive authentication requested without a session")]
-    PassiveImpossible,
-    /// The store failed; nothing was changed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Signing or another internal step failed.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<openssl::error::ErrorStack> for FlowError {
-    fn from(e: openssl::error::ErrorStack) -> Self {
-        Self::Internal(format!("openssl: {e}"))
-    }
-}
+use super::{Bridge, FlowError, unix};
 
 /// How long past its own expiry a ticket or parked request is kept, so that a late click gets
 /// "expired" rather than "unknown" (the flow checks `expires_at`, never the store's TTL alone).
 const EXPIRED_GRACE: time::Duration = time::Duration::minutes(5);
-
-/// Shared state of one bridge process.
-pub struct Bridge {
-    /// Validated configuration.
-    pub settings: Arc<Settings>,
-    /// Tickets, sessions, requests, mappings.
-    pub store: Store,
-    /// The only clock.
-    pub clock: Arc<dyn Clock>,
-    /// IdP metadata, rendered once.
-    pub metadata_xml: String,
-}
-
-impl Bridge {
-    /// Assembles a bridge and renders its metadata.
-    pub fn new(
-        settings: Arc<Settings>,
-        store: Store,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, FlowError> {
-        let sso_url = settings.sso_url();
-        let slo_url = settings.slo_url();
-        let metadata_xml = IdpMetadata {
-            entity_id: &settings.idp.entity_id,
-            cert: &settings.idp.cert,
-            next_cert: settings.idp.next_cert.as_ref(),
-            sso_url: &sso_url,
-            slo_url: &slo_url,
-        }
-        .render()?;
-        Ok(Self {
-            settings,
-            store,
-            clock,
-            metadata_xml,
-        })
-    }
-}
 
 /// Body of `POST /api/v1/login-tickets`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -189,10 +111,6 @@ fn optional(
         .transpose()
 }
 
-fn unix(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
 impl Bridge {
     fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -202,41 +120,52 @@ impl Bridge {
     pub async fn create_ticket(&self, req: TicketRequest) -> Result<TicketCreated, FlowError> {
         let now = self.now();
         let x_user_id = XUserId::parse(&req.x_user_id)?;
-        let site = self.settings.site(req.site.as_deref()).ok_or(FieldError {
-            field: "site",
-            rule: "must name a configured site",
-        })?;
         let name = optional(req.name, |v| fields::account_name("name", v))?;
         let email = optional(req.email, fields::email)?;
         let mobile = optional(req.mobile, fields::mobile)?;
+        // A resumed request decides the site: the partner cannot know it from the opaque state.
+        let resumed = match req.resume.filter(|r| !r.is_empty()) {
+            None => None,
+            Some(r) => {
+                let pending = if random::is_token_shaped(&r) {
+                    self.store.peek_pending(&random::token_digest(&r)).await?
+                } else {
+                    None
+                };
+                match pending.filter(|p| p.expires_at > unix(now)) {
+                    Some(p) => Some((r, p.site)),
+                    None => {
+                        return Err(FieldError {
+                            field: "resume",
+                            rule: "must be the resume value the bridge passed to the login page, within 10 minutes",
+                        }
+                        .into());
+                    }
+                }
+            }
+        };
+        let site_name = match (req.site.as_deref(), &resumed) {
+            (Some(asked), Some((_, parked))) if asked != parked => {
+                return Err(FieldError {
+                    field: "site",
+                    rule: "must match the site of the request being resumed (or be omitted)",
+                }
+                .into());
+            }
+            (Some(asked), _) => Some(asked),
+            (None, Some((_, parked))) => Some(parked.as_str()),
+            (None, None) => None,
+        };
+        let site = self.settings.site(site_name).ok_or(FieldError {
+            field: "site",
+            rule: "must name a configured site",
+        })?;
         let service = req
             .service
             .filter(|s| !s.is_empty())
             .map(|s| fields::service_url(&s, &site.allowed_service_hosts).map(String::from))
             .transpose()?;
-        let resume = match req.resume.filter(|r| !r.is_empty()) {
-            None => None,
-            Some(r) => {
-                let bad = FieldError {
-                    field: "resume",
-                    rule: "must be the resume value the bridge passed to the login page, within 10 minutes",
-                };
-                if !random::is_token_shaped(&r) {
-                    return Err(bad.into());
-                }
-                match self.store.peek_pending(&random::token_digest(&r)).await? {
-                    Some(p) if p.expires_at > unix(now) && p.site == site.name => Some(r),
-                    Some(p) if p.site != site.name => {
-                        return Err(FieldError {
-                            field: "site",
-                            rule: "must match the site of the request being resumed (omit it)",
-                        }
-                        .into());
-                    }
-                    _ => return Err(bad.into()),
-                }
-            }
-        };
+        let resume = resumed.map(|(r, _)| r);
         let ttl = self.settings.lifetimes.ticket;
         let ticket = random::token()?;
         let stored = Ticket {
@@ -316,20 +245,12 @@ impl Bridge {
                 &random::token_digest(&cookie),
                 &session,
                 self.settings.lifetimes.session_idle,
+                self.settings.lifetimes.session_absolute,
             )
             .await?;
         let session_out = NewSession { cookie };
         if let Some(p) = pending {
-            let post = self
-                .answer(
-                    &session,
-                    &p.sp_entity_id,
-                    &p.acs_url,
-                    &p.request_id,
-                    p.relay_state.clone(),
-                    now,
-                )
-                .await?;
+            let post = self.answer(&session, &p, now).await?;
             return Ok(StartOutcome::Answer {
                 session: session_out,
                 post,
@@ -362,27 +283,14 @@ impl Bridge {
             max_age: idp.request_max_age,
             skew: idp.clock_skew,
         };
-        let (verified, _) = authn_request::verify_redirect(
+        let (verified, site) = authn_request::verify_redirect(
             raw_query,
-            |issuer| self.settings.site_by_sp(issuer).map(|s| s.sp.as_ref()),
+            |issuer| self.settings.site_by_sp(issuer),
             &self.settings.sso_url(),
             now,
             freshness,
         )?;
-        let site = self
-            .settings
-            .site_by_sp(&verified.sp_entity_id)
-            .ok_or(RequestError::UnknownIssuer)?;
-        // Last check, the only one that writes: the ID is single-use across processes (A10).
-        // Its TTL covers every instant at which the same request could still pass the freshness check.
-        let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
-        if !self
-            .store
-            .first_use_of_request_id(&verified.sp_entity_id, &verified.request.id, replay_ttl)
-            .await?
-        {
-            return Err(FlowError::Replayed);
-        }
+        // Reading the session changes nothing but its idle timer.
         let session = match session_cookie.filter(|c| random::is_token_shaped(c)) {
             Some(c) if !verified.request.force_authn => self
                 .store
@@ -394,109 +302,94 @@ impl Bridge {
                 .filter(|s| s.absolute_expires_at > unix(now) && s.site == site.name),
             _ => None,
         };
-        match session {
-            Some(session) => {
-                let VerifiedRequest {
-                    request,
-                    sp_entity_id,
-                    acs_url,
-                    relay_state,
-                } = verified;
-                let post = self
-                    .answer(
-                        &session,
-                        &sp_entity_id,
-                        &acs_url,
-                        &request.id,
-                        relay_state,
-                        now,
-                    )
-                    .await?;
-                Ok(SsoOutcome::Answer(post))
-            }
-            None if verified.request.is_passive => Err(FlowError::PassiveImpossible),
-            None => {
-                let state = random::token()?;
-                let ttl = self.settings.lifetimes.pending_request;
-                let pending = PendingRequest {
-                    site: site.name.clone(),
-                    sp_entity_id: verified.sp_entity_id,
-                    request_id: verified.request.id,
-                    acs_url: verified.acs_url,
-                    relay_state: verified.relay_state,
-                    expires_at: unix(now + ttl),
-                };
-                self.store
-                    .put_pending(&random::token_digest(&state), &pending, ttl)
-                    .await?;
-                Ok(SsoOutcome::ToPartnerLogin {
-                    location: append_query(
-                        self.settings.partner_login_url.as_str(),
-                        &[("resume", &state)],
-                    ),
-                })
-            }
+        if session.is_none() && verified.request.is_passive {
+            return Err(FlowError::PassiveImpossible);
         }
+        // Last check, the only one that writes: the ID is single-use across processes (A10).
+        // Its TTL covers every instant at which the same request could still pass the freshness check.
+        let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
+        if !self
+            .store
+            .first_use_of_request_id(&verified.sp_entity_id, &verified.request.id, replay_ttl)
+            .await?
+        {
+            return Err(FlowError::Replayed);
+        }
+        let ttl = self.settings.lifetimes.pending_request;
+        let target = PendingRequest {
+            site: site.name.clone(),
+            sp_entity_id: verified.sp_entity_id,
+            request_id: verified.request.id,
+            acs_url: verified.acs_url,
+            relay_state: verified.relay_state,
+            expires_at: unix(now + ttl),
+        };
+        if let Some(session) = session {
+            return Ok(SsoOutcome::Answer(
+                self.answer(&session, &target, now).await?,
+            ));
+        }
+        let state = random::token()?;
+        self.store
+            .put_pending(&random::token_digest(&state), &target, ttl + EXPIRED_GRACE)
+            .await?;
+        Ok(SsoOutcome::ToPartnerLogin {
+            location: append_query(
+                self.settings.partner_login_url.as_str(),
+                &[("resume", &state)],
+            ),
+        })
     }
 
-    /// Builds and signs the Response for `session`. Signing runs on the blocking pool so an RSA
-    /// operation never stalls the async executor.
+    /// Builds and signs the Response to `target` for `session`. Signing runs on the blocking
+    /// pool so an RSA operation never stalls the async executor.
     async fn answer(
         &self,
         session: &Session,
-        sp_entity_id: &str,
-        acs_url: &str,
-        request_id: &str,
-        relay_state: Option<String>,
+        target: &PendingRequest,
         now: OffsetDateTime,
     ) -> Result<AutoPost, FlowError> {
-        let idp = &self.settings.idp;
-        let signer = Arc::clone(&idp.signer);
-        let attributes = HuaweiAttributes {
-            x_user_id: session.x_user_id.as_str().to_owned(),
-            bp_id: idp.bp_id.clone(),
-            email: session.email.clone().unwrap_or_default(),
-            name: session.name.clone().unwrap_or_default(),
-            mobile: session.mobile.clone().unwrap_or_default(),
-        };
-        let (response_id, assertion_id, name_id) =
-            (random::xml_id()?, random::xml_id()?, random::xml_id()?);
-        let owned = (
-            idp.entity_id.clone(),
-            sp_entity_id.to_owned(),
-            acs_url.to_owned(),
-            request_id.to_owned(),
-            session.session_index.clone(),
-        );
-        let (skew, lifetime, sign_response) =
-            (idp.clock_skew, idp.assertion_lifetime, idp.sign_response);
-        let xml = tokio::task::spawn_blocking(move || {
-            let (idp_entity_id, sp_entity_id, acs_url, in_response_to, session_index) = owned;
-            response::build(
-                &signer,
+        let settings = Arc::clone(&self.settings);
+        let (session, target) = (session.clone(), target.clone());
+        let ids = (random::xml_id()?, random::xml_id()?, random::xml_id()?);
+        let (xml, target) = tokio::task::spawn_blocking(move || {
+            let idp = &settings.idp;
+            let (response_id, assertion_id, name_id) = ids;
+            let attributes = HuaweiAttributes {
+                x_user_id: session.x_user_id.as_str().to_owned(),
+                bp_id: idp.bp_id.clone(),
+                email: session.email.unwrap_or_default(),
+                name: session.name.unwrap_or_default(),
+                mobile: session.mobile.unwrap_or_default(),
+            };
+            let xml = response::build(
+                &idp.signer,
                 &ResponseParams {
-                    idp_entity_id: &idp_entity_id,
-                    sp_entity_id: &sp_entity_id,
-                    acs_url: &acs_url,
-                    in_response_to: &in_response_to,
+                    idp_entity_id: &idp.entity_id,
+                    sp_entity_id: &target.sp_entity_id,
+                    acs_url: &target.acs_url,
+                    in_response_to: &target.request_id,
                     now,
-                    not_before_skew: skew,
-                    lifetime,
+                    authn_instant: OffsetDateTime::from_unix_timestamp(session.created_at)
+                        .unwrap_or(now),
+                    not_before_skew: idp.clock_skew,
+                    lifetime: idp.assertion_lifetime,
                     response_id: &response_id,
                     assertion_id: &assertion_id,
                     name_id: &name_id,
-                    session_index: &session_index,
+                    session_index: &session.session_index,
                     attributes: &attributes,
-                    sign_response,
+                    sign_response: idp.sign_response,
                 },
-            )
+            );
+            (xml, target)
         })
         .await
-        .map_err(|e| FlowError::Internal(format!("signing task failed: {e}")))??;
+        .map_err(|e| FlowError::Internal(format!("signing task failed: {e}")))?;
         Ok(AutoPost {
-            acs_url: acs_url.to_owned(),
-            saml_response: STANDARD.encode(xml),
-            relay_state,
+            saml_response: STANDARD.encode(xml?),
+            acs_url: target.acs_url,
+            relay_state: target.relay_state,
         })
     }
 }

@@ -1,0 +1,125 @@
+//! The flows as plain async functions over [`Bridge`]: no HTTP types in here. Each function
+//! reads `now` once, checks everything before it changes anything, and returns an outcome the web
+//! layer renders.
+//!
+//! - [`sso`]: login tickets, `/sso/start`, Huawei's AuthnRequest.
+//! - [`mappings`]: the partner API over account mappings, events and sessions.
+//! - [`bind_result`]: Huawei's bind-result notification.
+//! - [`logout`]: single logout.
+
+pub mod bind_result;
+pub mod logout;
+pub mod mappings;
+pub mod sso;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::fields::FieldError;
+use crate::saml::authn_request::RequestError;
+use crate::saml::idp_metadata::IdpMetadata;
+use crate::store::{Store, StoreError};
+
+pub use sso::{
+    AutoPost, NewSession, SsoOutcome, StartOutcome, TicketCreated, TicketRequest, append_query,
+    huawei_login_location,
+};
+
+/// Why a flow step failed. The web layer maps each to a status, a stable code and public text.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// A partner-supplied field broke a rule.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The ticket is malformed, unknown or already used.
+    #[error("login ticket unknown or already used")]
+    TicketUnknown,
+    /// The ticket was found but had expired.
+    #[error("login ticket expired")]
+    TicketExpired,
+    /// The parked AuthnRequest to resume is gone (expired or answered).
+    #[error("the request to resume is unknown or expired")]
+    ResumeUnknown,
+    /// Huawei's AuthnRequest failed a check.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The AuthnRequest ID was seen before (A10).
+    #[error("AuthnRequest ID was already used")]
+    Replayed,
+    /// `IsPassive` was requested but there is no session to answer from.
+    #[error("passive authentication requested without a session")]
+    PassiveImpossible,
+    /// The site named in the path is not configured.
+    #[error("unknown site")]
+    UnknownSite,
+    /// No mapping for the user (or domain).
+    #[error("mapping not found")]
+    MappingNotFound,
+    /// The domain_id is mapped to another partner user on this site; nothing changed.
+    #[error("domain_id is already bound to another user on this site")]
+    DomainConflict,
+    /// An unbind notification names another domain than the stored mapping.
+    #[error("the notification names another Huawei account than the stored mapping")]
+    MappingMismatch,
+    /// Huawei's bind-result notification was refused.
+    #[error(transparent)]
+    Notification(#[from] crate::bind_notification::NotificationError),
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing or another internal step failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<openssl::error::ErrorStack> for FlowError {
+    fn from(e: openssl::error::ErrorStack) -> Self {
+        Self::Internal(format!("openssl: {e}"))
+    }
+}
+
+/// Shared state of one bridge process.
+pub struct Bridge {
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Tickets, sessions, requests, mappings.
+    pub store: Store,
+    /// The only clock.
+    pub clock: Arc<dyn Clock>,
+    /// IdP metadata, rendered once.
+    pub metadata_xml: String,
+}
+
+impl Bridge {
+    /// Assembles a bridge and renders its metadata.
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, FlowError> {
+        let sso_url = settings.sso_url();
+        let slo_url = settings.slo_url();
+        let metadata_xml = IdpMetadata {
+            entity_id: &settings.idp.entity_id,
+            cert: &settings.idp.cert,
+            next_cert: settings.idp.next_cert.as_ref(),
+            sso_url: &sso_url,
+            slo_url: &slo_url,
+        }
+        .render()?;
+        Ok(Self {
+            settings,
+            store,
+            clock,
+            metadata_xml,
+        })
+    }
+}
+
+/// Unix seconds.
+pub(crate) fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}

@@ -1,0 +1,122 @@
+//! Single logout (saml-core §3.7, bindings §3.4): Huawei's LogoutRequest over HTTP-Redirect,
+//! verified like the AuthnRequest (signature over the received octets), and our LogoutResponse.
+
+use time::OffsetDateTime;
+
+use super::authn_request::{Freshness, RequestError, check_freshness};
+use super::canonical::{close, empty_element, open, text_element};
+use super::inbound::{self, Element};
+use super::ns;
+use super::redirect::{self, MessageKind};
+use super::sp_metadata::ServiceProvider;
+use super::xml_time;
+
+/// A verified LogoutRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// `ID` (our InResponseTo).
+    pub id: String,
+    /// Issuer = SP entityID.
+    pub issuer: String,
+    /// `SessionIndex` values (our session indexes).
+    pub session_indexes: Vec<String>,
+    /// RelayState to echo.
+    pub relay_state: Option<String>,
+}
+
+/// Verifies a redirect-binding LogoutRequest: binding, strict XML, Version, registered Issuer,
+/// SigAlg and signature, Destination = our SLO URL (required on signed messages), IssueInstant
+/// window.
+pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
+    raw_query: &str,
+    lookup: impl Fn(&str) -> Option<&'a S>,
+    slo_url: &str,
+    now: OffsetDateTime,
+    freshness: Freshness,
+) -> Result<(LogoutRequest, &'a S), RequestError> {
+    let query = redirect::split_query(raw_query, MessageKind::Request)?;
+    let xml = query.inflate()?;
+    let root = inbound::parse(&xml)?;
+    if !root.is(ns::PROTOCOL, "LogoutRequest") {
+        return Err(RequestError::NotLogoutRequest("root element"));
+    }
+    if root.attr("Version") != Some("2.0") {
+        return Err(RequestError::Version);
+    }
+    let id = root
+        .attr("ID")
+        .filter(|id| {
+            (1..=256).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        })
+        .ok_or(RequestError::NotLogoutRequest("ID"))?
+        .to_owned();
+    let issued = root
+        .attr("IssueInstant")
+        .and_then(xml_time::parse)
+        .ok_or(RequestError::NotLogoutRequest("IssueInstant"))?;
+    let issuer = single_issuer(&root)?;
+    let holder = lookup(&issuer).ok_or(RequestError::UnknownIssuer)?;
+    query.verify(&holder.as_ref().signing_keys)?;
+    if root.attr("Destination") != Some(slo_url) {
+        return Err(RequestError::WrongDestination);
+    }
+    check_freshness(issued, now, freshness)?;
+    query.check_relay_state()?;
+    Ok((
+        LogoutRequest {
+            id,
+            issuer,
+            session_indexes: root
+                .children_named(ns::PROTOCOL, "SessionIndex")
+                .map(|e| e.trimmed_text().to_owned())
+                .collect(),
+            relay_state: query.relay_state.clone(),
+        },
+        holder,
+    ))
+}
+
+fn single_issuer(root: &Element) -> Result<String, RequestError> {
+    let mut issuers = root.children_named(ns::ASSERTION, "Issuer");
+    match (issuers.next(), issuers.next()) {
+        (Some(one), None) => Ok(one.trimmed_text().to_owned()),
+        _ => Err(RequestError::UnknownIssuer),
+    }
+}
+
+/// Our LogoutResponse (Status Success), to be sent deflated and signed in the query string.
+pub fn response_xml(
+    id: &str,
+    in_response_to: &str,
+    destination: &str,
+    issuer: &str,
+    now: OffsetDateTime,
+) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    open(
+        &mut out,
+        "samlp:LogoutResponse",
+        &[("samlp", ns::PROTOCOL), ("saml", ns::ASSERTION)],
+        &[
+            ("", "Destination", destination),
+            ("", "ID", id),
+            ("", "InResponseTo", in_response_to),
+            ("", "IssueInstant", &xml_time::format(now)),
+            ("", "Version", "2.0"),
+        ],
+    );
+    text_element(&mut out, "saml:Issuer", &[], &[], issuer);
+    open(&mut out, "samlp:Status", &[], &[]);
+    empty_element(
+        &mut out,
+        "samlp:StatusCode",
+        &[],
+        &[("", "Value", ns::STATUS_SUCCESS)],
+    );
+    close(&mut out, "samlp:Status");
+    close(&mut out, "samlp:LogoutResponse");
+    out
+}

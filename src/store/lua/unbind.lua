@@ -1,0 +1,25 @@
+-- Remove a mapping, atomically with the reverse index, the listing index and the event log.
+-- KEYS: 1 mappings hash, 2 reverse hash, 3 listing zset, 4 event stream
+-- ARGV: 1 x_user_id, 2 expected domain_id ('' = any), 3 now, 4 site, 5 actor, 6 stream max
+--       length, 7 source of this change
+-- Returns {'not_found'} | {'other_domain', json} | {'removed', json, event id}
+local uid = ARGV[1]
+local raw = redis.call('HGET', KEYS[1], uid)
+if not raw then
+  return {'not_found'}
+end
+local old = cjson.decode(raw)
+if ARGV[2] ~= '' and old.domain_id ~= ARGV[2] then
+  return {'other_domain', raw}
+end
+redis.call('HDEL', KEYS[1], uid)
+if redis.call('HGET', KEYS[2], old.domain_id) == uid then
+  redis.call('HDEL', KEYS[2], old.domain_id)
+end
+redis.call('ZREM', KEYS[3], uid)
+local name = old.domain_name
+if name == cjson.null or name == nil then name = '' end
+local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*',
+  'kind', 'unbound', 'site', ARGV[4], 'x_user_id', uid, 'domain_id', old.domain_id,
+  'domain_name', name, 'source', ARGV[7], 'actor', ARGV[5], 'at', ARGV[3])
+return {'removed', raw, id}

@@ -1,0 +1,215 @@
+//! Account mappings: (site, x_user_id) → Huawei account, with a reverse index
+//! (site, domain_id) → x_user_id and an ordered event log. Every change touches the mapping, the
+//! reverse index, the listing index and the log in one atomic step (a Lua script in Redis, one
+//! critical section in memory), so they never disagree.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a mapping came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingSource {
+    /// Registered by the partner platform through the API (or its bulk import).
+    Api,
+    /// Reported by Huawei's bind-result notification.
+    BindNotification,
+}
+
+impl MappingSource {
+    /// The snake_case name used in JSON and the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::BindNotification => "bind_notification",
+        }
+    }
+
+    /// Parses [`MappingSource::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "api" => Some(Self::Api),
+            "bind_notification" => Some(Self::BindNotification),
+            _ => None,
+        }
+    }
+}
+
+/// The Huawei side of a mapping, as supplied by the partner or Huawei.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingFields {
+    /// Huawei account id (`domain_id` = `customer_id`).
+    pub domain_id: String,
+    /// Huawei account name; needed later for token exchange (spec §10.2).
+    pub domain_name: Option<String>,
+    /// Huawei IAM user id.
+    pub user_id: Option<String>,
+    /// Huawei IAM user name.
+    pub user_name: Option<String>,
+}
+
+/// A stored mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Huawei account id.
+    pub domain_id: String,
+    /// Huawei account name.
+    pub domain_name: Option<String>,
+    /// Huawei IAM user id.
+    pub user_id: Option<String>,
+    /// Huawei IAM user name.
+    pub user_name: Option<String>,
+    /// Who registered it first.
+    pub source: MappingSource,
+    /// Unix time of creation.
+    pub created_at: i64,
+    /// Unix time of the last change.
+    pub updated_at: i64,
+}
+
+impl Mapping {
+    /// A new mapping created now.
+    pub fn new(fields: MappingFields, source: MappingSource, now: i64) -> Self {
+        Self {
+            domain_id: fields.domain_id,
+            domain_name: fields.domain_name,
+            user_id: fields.user_id,
+            user_name: fields.user_name,
+            source,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// True when the Huawei-side content equals `other`'s (timestamps and source aside).
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.domain_id == other.domain_id
+            && self.domain_name == other.domain_name
+            && self.user_id == other.user_id
+            && self.user_name == other.user_name
+    }
+}
+
+/// Result of a bind (create or replace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// A new mapping.
+    Created(Mapping),
+    /// An existing mapping changed.
+    Updated(Mapping),
+    /// The same content was already stored; nothing changed, no event.
+    Unchanged(Mapping),
+    /// The domain_id belongs to another partner user on this site; nothing changed.
+    Conflict {
+        /// The x_user_id that holds the domain_id.
+        owner: String,
+    },
+}
+
+/// Result of an unbind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnbindOutcome {
+    /// The mapping was removed.
+    Removed(Mapping),
+    /// There was no mapping.
+    NotFound,
+    /// The mapping names another domain_id than the one given; nothing changed.
+    OtherDomain(Mapping),
+}
+
+/// Kind of change in the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new mapping.
+    Bound,
+    /// A changed mapping.
+    Updated,
+    /// A removed mapping.
+    Unbound,
+}
+
+impl EventKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bound => "bound",
+            Self::Updated => "updated",
+            Self::Unbound => "unbound",
+        }
+    }
+
+    /// Parses [`EventKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bound" => Some(Self::Bound),
+            "updated" => Some(Self::Updated),
+            "unbound" => Some(Self::Unbound),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log (opaque cursor, ordered).
+    pub id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Site.
+    pub site: String,
+    /// Partner user.
+    pub x_user_id: String,
+    /// Huawei account id.
+    pub domain_id: String,
+    /// Huawei account name, when known.
+    pub domain_name: Option<String>,
+    /// What caused it (`api` or `bind_notification`).
+    pub source: MappingSource,
+    /// Who caused it: `api:<key fingerprint>`, `import:<key fingerprint>` or `huawei`.
+    pub actor: String,
+    /// Unix time.
+    pub at: i64,
+}
+
+/// Who is changing a mapping, for the event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change<'a> {
+    /// Site.
+    pub site: &'a str,
+    /// Partner user.
+    pub x_user_id: &'a str,
+    /// Source recorded on new mappings and in the event.
+    pub source: MappingSource,
+    /// Actor recorded in the event.
+    pub actor: &'a str,
+    /// Unix time.
+    pub now: i64,
+}
+
+/// An event-log position `<millis>-<seq>`, the shape of Redis stream ids, used by both backends
+/// so cursors look the same whichever store runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventId(pub u64, pub u64);
+
+impl EventId {
+    /// Parses `<millis>-<seq>`; anything else is not a cursor.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (ms, seq) = s.split_once('-')?;
+        let digits =
+            |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(seq) {
+            return None;
+        }
+        Some(Self(ms.parse().ok()?, seq.parse().ok()?))
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.0, self.1)
+    }
+}
+
+/// Largest page of mappings or events.
+pub const MAX_PAGE: usize = 1000;

@@ -1,0 +1,212 @@
+//! Mapping, event and session endpoints of the partner API.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{authenticate, body_of, json_body, json_response};
+use crate::flow::FlowError;
+use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::request_id::RequestId;
+
+type ApiResult = Result<Response, ApiError>;
+
+fn flow_err(request_id: &RequestId) -> impl Fn(FlowError) -> ApiError + '_ {
+    move |e| ApiError::from_flow(e, request_id)
+}
+
+fn path_err(e: &PathRejection, request_id: &RequestId) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+        format!("path: {e}"),
+        request_id,
+    )
+}
+
+fn query_err(e: &QueryRejection, request_id: &RequestId) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        format!("query: {e}"),
+        request_id,
+    )
+}
+
+/// `PUT /api/v1/sites/{site}/mappings/{x_user_id}`: create (201) or replace (200).
+pub async fn put_one(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let actor = authenticate(&bridge, &headers, &request_id)?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
+    let req: MappingRequest = json_body(&headers, body, &request_id)?;
+    let (result, view) = bridge
+        .put_mapping(&site, &x_user_id, req, &actor)
+        .await
+        .map_err(flow_err(&request_id))?;
+    tracing::info!(site = %site, result = ?result, "mapping stored");
+    let status = if result == PutResult::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &view))
+}
+
+/// `GET /api/v1/sites/{site}/mappings/{x_user_id}`.
+pub async fn get_one(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult {
+    authenticate(&bridge, &headers, &request_id)?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
+    let view = bridge
+        .read_mapping(&site, &x_user_id)
+        .await
+        .map_err(flow_err(&request_id))?;
+    Ok(json_response(StatusCode::OK, &view))
+}
+
+/// `DELETE /api/v1/sites/{site}/mappings/{x_user_id}`: unbind; answers with what was removed.
+pub async fn delete_one(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult {
+    let actor = authenticate(&bridge, &headers, &request_id)?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
+    let view = bridge
+        .delete_mapping(&site, &x_user_id, &actor)
+        .await
+        .map_err(flow_err(&request_id))?;
+    tracing::info!(site = %site, "mapping removed");
+    Ok(json_response(StatusCode::OK, &view))
+}
+
+/// Query of the listing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    domain_id: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/sites/{site}/mappings[?domain_id=…|?cursor=…&limit=…]`.
+pub async fn list(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult {
+    authenticate(&bridge, &headers, &request_id)?;
+    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
+    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
+    let page = match q.domain_id {
+        Some(domain_id) => match bridge.mapping_for_domain(&site, &domain_id).await {
+            Ok(view) => MappingPage {
+                mappings: vec![view],
+                next_cursor: None,
+            },
+            Err(FlowError::MappingNotFound) => MappingPage {
+                mappings: Vec::new(),
+                next_cursor: None,
+            },
+            Err(e) => return Err(ApiError::from_flow(e, &request_id)),
+        },
+        None => bridge
+            .list_mappings(&site, q.cursor.as_deref(), q.limit)
+            .await
+            .map_err(flow_err(&request_id))?,
+    };
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+/// `POST /api/v1/sites/{site}/mappings/import` (NDJSON body).
+pub async fn import(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let actor = authenticate(&bridge, &headers, &request_id)?;
+    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
+    let body = body_of(
+        &headers,
+        body,
+        &["application/x-ndjson", "application/jsonl"],
+        &request_id,
+    )?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the import must be UTF-8 NDJSON",
+            &request_id,
+        )
+    })?;
+    let actor = actor.replacen("api:", "import:", 1);
+    let report = bridge
+        .import_mappings(&site, text, &actor)
+        .await
+        .map_err(flow_err(&request_id))?;
+    tracing::info!(site = %site, lines = report.results.len(), "mappings imported");
+    Ok(json_response(StatusCode::OK, &report))
+}
+
+/// Query of the event log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/events?after=…&limit=…`.
+pub async fn events(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult {
+    authenticate(&bridge, &headers, &request_id)?;
+    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
+    let page = bridge
+        .events(q.after.as_deref(), q.limit)
+        .await
+        .map_err(flow_err(&request_id))?;
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+/// `DELETE /api/v1/users/{x_user_id}/sessions`.
+pub async fn end_sessions(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    authenticate(&bridge, &headers, &request_id)?;
+    let Path(x_user_id) = path.map_err(|e| path_err(&e, &request_id))?;
+    let ended = bridge
+        .end_user_sessions(&x_user_id)
+        .await
+        .map_err(flow_err(&request_id))?;
+    tracing::info!(ended, "user sessions ended");
+    Ok(json_response(StatusCode::OK, &json!({ "ended": ended })))
+}

@@ -1,0 +1,271 @@
+//! The partner API (JSON, `Authorization: Bearer <key>`). Authentication is the first line of
+//! every handler; keys are compared by SHA-256 hash in constant time (A14). Every error has one
+//! shape (see [`ApiError`]), including unknown paths and methods under `/api/`.
+//!
+//! [`operations`] is the single list of API routes: the router is built from it, and a test
+//! checks it against the OpenAPI document served at `/api/v1/openapi.json`.
+
+pub mod mappings;
+pub mod tickets;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::{Extension, Json};
+use openssl::sha::sha256;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use super::request_id::RequestId;
+
+/// The OpenAPI document of this API, kept in the repository.
+pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.json");
+
+/// Largest NDJSON import body.
+pub const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Every API operation: method, path (axum and OpenAPI share the `{param}` syntax), handler.
+pub fn operations() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/api/v1/openapi.json", get(openapi)),
+        (
+            Method::POST,
+            "/api/v1/login-tickets",
+            post(tickets::create_ticket),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sites/{site}/mappings",
+            get(mappings::list),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sites/{site}/mappings/{x_user_id}",
+            put(mappings::put_one),
+        ),
+        (
+            Method::GET,
+            "/api/v1/sites/{site}/mappings/{x_user_id}",
+            get(mappings::get_one),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/sites/{site}/mappings/{x_user_id}",
+            delete(mappings::delete_one),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sites/{site}/mappings/import",
+            post(mappings::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        ),
+        (Method::GET, "/api/v1/events", get(mappings::events)),
+        (
+            Method::DELETE,
+            "/api/v1/users/{x_user_id}/sessions",
+            delete(mappings::end_sessions),
+        ),
+    ]
+}
+
+/// The API router, to be nested at `/api`, with JSON answers for unknown paths and methods.
+pub fn router() -> Router<AppState> {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for (_, path, route) in operations() {
+        let path = path.strip_prefix("/api").unwrap_or(path);
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(route),
+            None => by_path.push((path, route)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, route) in by_path {
+        router = router.route(path, route.fallback(method_not_allowed));
+    }
+    router.fallback(not_found)
+}
+
+async fn openapi() -> Response {
+    let mut res = OPENAPI_JSON.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+async fn not_found(Extension(request_id): Extension<RequestId>) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API endpoint; see /api/v1/openapi.json",
+        &request_id,
+    )
+}
+
+async fn method_not_allowed(Extension(request_id): Extension<RequestId>) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method; see /api/v1/openapi.json",
+        &request_id,
+    )
+}
+
+/// Checks the bearer key against every configured hash without an early exit, and returns
+/// the actor to record in the event log: `api:<first 8 hex digits of the key's hash>`.
+pub fn authenticate(
+    bridge: &AppState,
+    headers: &HeaderMap,
+    request_id: &RequestId,
+) -> Result<String, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send a valid partner API key as `Authorization: Bearer <key>`",
+            request_id,
+        )
+    };
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(unauthorized)?;
+    let presented = sha256(key.as_bytes());
+    let mut ok = false;
+    for known in &bridge.settings.api_key_hashes {
+        ok |= openssl::memcmp::eq(known, &presented);
+    }
+    if ok {
+        Ok(format!(
+            "api:{}",
+            crate::random::hex(presented.get(..4).unwrap_or_default())
+        ))
+    } else {
+        Err(unauthorized())
+    }
+}
+
+/// True when the request's media type is one of `accepted`.
+fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| accepted.iter().any(|a| m.trim().eq_ignore_ascii_case(a)))
+}
+
+/// Reads a body of one of the `accepted` media types, mapping size and type errors.
+pub fn body_of(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    accepted: &[&str],
+    request_id: &RequestId,
+) -> Result<Bytes, ApiError> {
+    let body = body.map_err(|e| body_error(&e, request_id))?;
+    if !media_type_is(headers, accepted) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the body as {}", accepted.join(" or ")),
+            request_id,
+        ));
+    }
+    Ok(body)
+}
+
+/// Parses a JSON body with the API's own error shape (not axum's plain-text rejections).
+pub fn json_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    request_id: &RequestId,
+) -> Result<T, ApiError> {
+    let body = body_of(headers, body, &["application/json"], request_id)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        let (status, code) = if e.is_data() {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
+        } else {
+            (StatusCode::BAD_REQUEST, "invalid_json")
+        };
+        ApiError::new(
+            status,
+            code,
+            format!("request body: {}", redact_values(&e.to_string())),
+            request_id,
+        )
+    })
+}
+
+/// serde's "invalid type/value" messages quote the offending value, which may be personal data
+/// (a mobile number sent as a number); keep the message, drop the quoted value.
+fn redact_values(message: &str) -> String {
+    if !(message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("invalid length"))
+    {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '`' {
+            inside = !inside;
+            out.push_str(if inside { "`…" } else { "`" });
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Maps a body read failure (usually the size limit) to the API error shape.
+pub fn body_error(e: &BytesRejection, request_id: &RequestId) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "request body is too large",
+            request_id,
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "request body could not be read",
+            request_id,
+        )
+    }
+}
+
+/// A JSON answer that is never cached.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let mut res = (status, Json(value)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serde_values_are_redacted() {
+        assert_eq!(
+            super::redact_values(
+                "invalid type: integer `8613812345678`, expected a string at line 1 column 40"
+            ),
+            "invalid type: integer `…`, expected a string at line 1 column 40"
+        );
+        assert_eq!(
+            super::redact_values("missing field `x_user_id`"),
+            "missing field `x_user_id`"
+        );
+    }
+}

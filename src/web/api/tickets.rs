@@ -1,0 +1,31 @@
+//! `POST /api/v1/login-tickets`.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::{authenticate, json_body, json_response};
+use crate::flow::TicketRequest;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::request_id::RequestId;
+
+/// Creates a single-use login ticket for a user the partner platform has authenticated.
+pub async fn create_ticket(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authenticate(&bridge, &headers, &request_id)?;
+    let req: TicketRequest = json_body(&headers, body, &request_id)?;
+    let created = bridge
+        .create_ticket(req)
+        .await
+        .map_err(|e| ApiError::from_flow(e, &request_id))?;
+    tracing::info!("login ticket created");
+    Ok(json_response(StatusCode::CREATED, &created))
+}

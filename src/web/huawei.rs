@@ -1,0 +1,149 @@
+//! Routes Huawei sends browsers to: the bind-result notification (a cross-site form POST, then a
+//! same-site GET step), the return links (spec §8) and single logout.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::cookies;
+use super::error::PageError;
+use super::pages::Lang;
+use super::request_id::RequestId;
+use super::status::not_found;
+use crate::bind_notification::NotificationError;
+use crate::flow::FlowError;
+
+/// A redirect that is never cached.
+pub fn redirect(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            let mut res = status.into_response();
+            res.headers_mut().insert(header::LOCATION, v);
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `POST /huawei/{site}/bind-result`: verify and apply, then 303 to the GET step. Does not read
+/// cookies: a SameSite=Lax cookie is not sent with Huawei's cross-site POST.
+pub async fn bind_result(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_headers(&headers);
+    let fail = |err| PageError {
+        err,
+        lang,
+        request_id: request_id.clone(),
+    };
+    let body = body.map_err(|e| {
+        fail(FlowError::Notification(
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                NotificationError::TooLong("body")
+            } else {
+                NotificationError::BadForm("body")
+            },
+        ))
+    })?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(fail(FlowError::Notification(NotificationError::BadForm(
+            "content type",
+        ))));
+    }
+    let result = bridge.bind_result(&site, &body).await.map_err(fail)?;
+    tracing::info!(site = %site, outcome = result.outcome, signed_over = result.signed_over, "bind-result notification accepted");
+    let location = format!(
+        "{}/huawei/{site}/bind-result/continue?c={}",
+        bridge.settings.public_url, result.token
+    );
+    Ok(redirect(StatusCode::SEE_OTHER, &location))
+}
+
+/// Query of the GET step.
+#[derive(Debug, serde::Deserialize)]
+pub struct ContinueQuery {
+    c: Option<String>,
+}
+
+/// `GET /huawei/{site}/bind-result/continue?c=…`: same-site, so the session cookie is present.
+pub async fn bind_continue(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    query: Result<axum::extract::Query<ContinueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_headers(&headers);
+    let token = query.ok().and_then(|q| q.0.c);
+    let cookie = cookies::session(&headers, bridge.settings.dev_mode);
+    let location = bridge
+        .bind_continue(&site, token.as_deref(), cookie.as_deref())
+        .await
+        .map_err(|err| PageError {
+            err,
+            lang,
+            request_id: request_id.clone(),
+        })?;
+    Ok(redirect(StatusCode::FOUND, &location))
+}
+
+/// `GET /return/{site}/{kind}`: to the configured partner page, with allow-listed parameters.
+pub async fn return_link(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    Path((site, kind)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    match bridge.return_location(&site, &kind, uri.query().unwrap_or("")) {
+        Some(location) => redirect(StatusCode::FOUND, &location),
+        None => not_found(headers, Extension(request_id)).await,
+    }
+}
+
+/// `GET /saml/slo`: single logout; clears the session cookie and redirects.
+pub async fn slo(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_headers(&headers);
+    let dev = bridge.settings.dev_mode;
+    let cookie = cookies::session(&headers, dev);
+    let outcome = bridge
+        .logout(uri.query().unwrap_or(""), cookie.as_deref())
+        .await
+        .map_err(|err| PageError {
+            err,
+            lang,
+            request_id: request_id.clone(),
+        })?;
+    tracing::info!(ended = outcome.ended, "logout");
+    let mut res = redirect(StatusCode::FOUND, &outcome.location);
+    if cookie.is_some()
+        && let Some(v) = cookies::clear_session(dev)
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
