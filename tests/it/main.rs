@@ -5,6 +5,7 @@ mod api;
 mod binary;
 mod bind_result;
 mod config;
+mod hardening;
 mod logout_returns;
 mod mappings;
 mod openapi;

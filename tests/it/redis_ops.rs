@@ -203,3 +203,64 @@ async fn outage_gives_503_and_recovers() {
     let again = post_json(&router, "/api/v1/login-tickets", Some(API_KEY), &body).await;
     assert_eq!(again.status, StatusCode::CREATED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_mapping_survives_redis_sigkill() {
+    let mut redis = PrivateRedis::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let env = TestEnv::new(Backend::Memory).await;
+    let url = redis.url();
+    let connect = || {
+        let store = Store::Redis(RedisStore::connect(&url, "durable").unwrap());
+        let bridge = Arc::new(
+            Bridge::new(
+                env.settings.clone(),
+                store,
+                env.clock.clone() as Arc<dyn Clock>,
+            )
+            .unwrap(),
+        );
+        sso_bridge::web::router(bridge)
+    };
+    let router = connect();
+    let body = json!({"domain_id": "durable-domain", "domain_name": "durable_01"}).to_string();
+    let put = axum::http::Request::put("/api/v1/sites/cn/mappings/durable-user")
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = call(&router, put).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let acknowledged = res.json();
+
+    // SIGKILL: no chance to flush anything that was not already on disk.
+    redis.kill();
+    redis.restart();
+    let router = connect();
+    let get = |uri: &str| {
+        axum::http::Request::get(uri)
+            .header("authorization", format!("Bearer {API_KEY}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let mut found = None;
+    for _ in 0..50 {
+        let res = call(&router, get("/api/v1/sites/cn/mappings/durable-user")).await;
+        if res.status != StatusCode::SERVICE_UNAVAILABLE {
+            found = Some(res);
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    let res = found.expect("Redis came back");
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json(), acknowledged);
+    let reverse = call(
+        &router,
+        get("/api/v1/sites/cn/mappings?domain_id=durable-domain"),
+    )
+    .await
+    .json();
+    assert_eq!(reverse["mappings"][0]["x_user_id"], "durable-user");
+    let events = call(&router, get("/api/v1/events")).await.json();
+    assert_eq!(events["events"][0]["kind"], "bound");
+}

@@ -224,6 +224,11 @@ pub struct TestEnv {
     pub prefix: String,
 }
 
+/// Rewrites a config file's text.
+pub type ConfigEdit = Box<dyn Fn(String) -> String>;
+/// Prepares files in the config directory.
+pub type DirSetup = Box<dyn Fn(&Path)>;
+
 pub struct EnvOptions {
     pub backend: Backend,
     pub prefix: Option<String>,
@@ -232,7 +237,9 @@ pub struct EnvOptions {
     pub sp_metadata: Option<String>,
     pub sp_key: Option<TestSp>,
     /// Rewrites the generated config file before it is loaded.
-    pub edit: Option<Box<dyn Fn(String) -> String>>,
+    pub edit: Option<ConfigEdit>,
+    /// Writes extra files into the config directory before it is loaded.
+    pub pre_load: Option<DirSetup>,
 }
 
 impl EnvOptions {
@@ -245,6 +252,7 @@ impl EnvOptions {
             sp_metadata: None,
             sp_key: None,
             edit: None,
+            pre_load: None,
         }
     }
 }
@@ -318,6 +326,9 @@ impl TestEnv {
             .unwrap_or_else(|| format!("test-{}", &sso_bridge::random::token().unwrap()[..12]));
         let metadata = o.sp_metadata.unwrap_or_else(|| sp.metadata());
         let path = write_config(dir.path(), &metadata, &o.extra_idp, o.backend, &prefix);
+        if let Some(pre_load) = &o.pre_load {
+            pre_load(dir.path());
+        }
         if let Some(edit) = &o.edit {
             let text = std::fs::read_to_string(&path).unwrap();
             std::fs::write(&path, edit(text)).unwrap();

@@ -1,0 +1,263 @@
+//! Defences found in review, each with a test that fails without it: two sites kept apart, HEAD
+//! never consuming a login, IsPassive refused without writing, the Issuer Format check, the CSP
+//! hash matching the one inline script, weak SP keys refused, the Redis idle timeout, secrets
+//! stored only as digests.
+
+use std::time::Duration as StdDuration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use crate::support::*;
+
+const SP2_ENTITY: &str = "https://sp2.test/";
+const SP2_ACS: &str = "https://sp2.test/acs";
+
+#[tokio::test]
+async fn sites_are_kept_apart_and_resume_picks_the_site() {
+    let sp2 = TestSp::new();
+    let md2 = sp2
+        .metadata()
+        .replace(SP_ENTITY, SP2_ENTITY)
+        .replace(ACS2, "https://sp2.test/acs-other")
+        .replace(ACS, SP2_ACS);
+    let mut o = EnvOptions::new(Backend::Memory);
+    let md2_for_edit = md2.clone();
+    o.edit = Some(Box::new(move |c: String| {
+        let _ = &md2_for_edit;
+        format!(
+            "{c}\n[[sites]]\nname = \"intl\"\nx_account_type = \"partnerIntl\"\nsp_metadata_file = \"sp2.xml\"\nlogin_url = \"https://auth-intl.sp.test/authui/saml/login\"\ndefault_service = \"https://console-intl.sp.test/\"\n"
+        )
+    }));
+    o.pre_load = Some(Box::new(move |dir: &std::path::Path| {
+        std::fs::write(dir.join("sp2.xml"), &md2).unwrap()
+    }));
+    let env = TestEnv::with(o).await;
+
+    let sp2_request = |env: &TestEnv| {
+        let mut spec = env.authn();
+        spec.issuer = SP2_ENTITY.into();
+        spec.acs_url = Some(SP2_ACS.into());
+        signed_query(&sp2.key, &spec.xml(), None)
+    };
+    // A session opened for the China site does not answer the International SP.
+    let cn_cookie = env.login(json!({"x_user_id": "u1"})).await;
+    let parked = env
+        .get(
+            &format!("/saml/sso?{}", sp2_request(&env)),
+            Some(&cn_cookie),
+        )
+        .await;
+    assert_eq!(parked.status, StatusCode::FOUND);
+    let resume = query_param(&parked.location(), "resume").unwrap();
+    // The partner omits `site`: the parked request decides it.
+    let start = env
+        .ticket(json!({"x_user_id": "u1", "resume": resume}))
+        .await;
+    let (xml, _) = env.get(&start, None).await.saml_post();
+    assert!(xml.contains(&format!("Destination=\"{SP2_ACS}\"")));
+    assert!(xml.contains(&format!("<saml2:Audience>{SP2_ENTITY}</saml2:Audience>")));
+    // Naming the other site for that state is refused.
+    let parked = env
+        .get(&format!("/saml/sso?{}", sp2_request(&env)), None)
+        .await;
+    let resume = query_param(&parked.location(), "resume").unwrap();
+    let res = env
+        .post_json(
+            "/api/v1/login-tickets",
+            Some(API_KEY),
+            &json!({"x_user_id": "u1", "resume": resume, "site": "cn"}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("site:"));
+    // A ticket for the second site goes to that site's login URL.
+    let start = env.ticket(json!({"x_user_id": "u1", "site": "intl"})).await;
+    assert!(
+        env.get(&start, None)
+            .await
+            .location()
+            .starts_with("https://auth-intl.sp.test/authui/saml/login?xAccountType=partnerIntl&")
+    );
+}
+
+#[tokio::test]
+async fn head_requests_consume_nothing() {
+    let env = TestEnv::new(Backend::Memory).await;
+    let start = env.ticket(json!({"x_user_id": "u"})).await;
+    let query = env.signed(&env.authn(), None);
+    for uri in [
+        start.clone(),
+        format!("/saml/sso?{query}"),
+        "/saml/slo".into(),
+    ] {
+        let res = call(
+            &env.router,
+            Request::head(uri.as_str()).body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+    }
+    assert_eq!(
+        env.get(&start, None).await.status,
+        StatusCode::FOUND,
+        "ticket still valid"
+    );
+    assert_eq!(
+        env.get(&format!("/saml/sso?{query}"), None).await.status,
+        StatusCode::FOUND,
+        "request ID unused"
+    );
+}
+
+#[tokio::test]
+async fn passive_request_without_session_writes_nothing() {
+    let env = TestEnv::new(Backend::Memory).await;
+    let spec = env.authn();
+    let passive = signed_query(
+        &env.sp.key,
+        &spec
+            .xml()
+            .replace("IsPassive=\"false\"", "IsPassive=\"true\""),
+        None,
+    );
+    let before = env.snapshot().await;
+    let res = env.get(&format!("/saml/sso?{passive}"), None).await;
+    assert_eq!(
+        (res.status, res.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "passive_not_possible")
+    );
+    assert_eq!(env.snapshot().await, before);
+    // With a session the same request is answered.
+    let cookie = env.login(json!({"x_user_id": "u"})).await;
+    assert_eq!(
+        env.get(&format!("/saml/sso?{passive}"), Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn issuer_format_must_be_entity() {
+    let env = TestEnv::new(Backend::Memory).await;
+    let spec = env.authn();
+    let xml = spec.xml().replace("<saml2:Issuer xmlns:saml2", "<saml2:Issuer Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\" xmlns:saml2");
+    let res = env
+        .get(
+            &format!("/saml/sso?{}", signed_query(&env.sp.key, &xml, None)),
+            None,
+        )
+        .await;
+    assert_eq!(res.error_code(), "unknown_issuer");
+    let explicit = spec.xml().replace(
+        "<saml2:Issuer xmlns:saml2",
+        "<saml2:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:entity\" xmlns:saml2",
+    );
+    let res = env
+        .get(
+            &format!("/saml/sso?{}", signed_query(&env.sp.key, &explicit, None)),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn csp_allows_exactly_the_inline_script() {
+    let env = TestEnv::new(Backend::Memory).await;
+    let cookie = env.login(json!({"x_user_id": "u"})).await;
+    let res = env
+        .get(
+            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
+            Some(&cookie),
+        )
+        .await;
+    let start = res.body.find("<script>").unwrap() + 8;
+    let end = res.body[start..].find("</script>").unwrap() + start;
+    let hash = STANDARD.encode(openssl::sha::sha256(&res.body.as_bytes()[start..end]));
+    let csp = res.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{hash}';")),
+        "{csp}"
+    );
+    assert_eq!(
+        csp.matches("'sha256-").count(),
+        2,
+        "one script and one style hash: {csp}"
+    );
+}
+
+#[test]
+fn weak_sp_keys_are_refused() {
+    let dir = TempDir::new("weak-sp");
+    let (key, cert) = sso_bridge::keys::generate(1024, 30, "weak sp").unwrap();
+    let sp = TestSp { key, cert };
+    let path = write_config(dir.path(), &sp.metadata(), "", Backend::Memory, "p");
+    let e = sso_bridge::config::Settings::load(&path, &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("sites[0].sp_metadata_file:") && e.contains("2048"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_idle_timeout_is_refreshed_by_use() {
+    let mut o = EnvOptions::new(Backend::Redis);
+    o.edit = Some(Box::new(|c: String| {
+        format!("{c}\n[sessions]\nidle_timeout_secs = 2\n")
+    }));
+    let env = TestEnv::with(o).await;
+    let cookie = env.login(json!({"x_user_id": "u"})).await;
+    for _ in 0..2 {
+        tokio::time::sleep(StdDuration::from_millis(1200)).await;
+        let res = env
+            .get(
+                &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "used within the idle timeout");
+    }
+    tokio::time::sleep(StdDuration::from_millis(3100)).await;
+    let res = env
+        .get(
+            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::FOUND,
+        "idle session expired in Redis"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_holds_digests_not_secrets() {
+    let env = TestEnv::new(Backend::Redis).await;
+    let ticket_url = env.ticket(json!({"x_user_id": "u"})).await;
+    let ticket = ticket_url.rsplit('=').next().unwrap().to_owned();
+    let res = env.get(&ticket_url, None).await;
+    let cookie = res.session_cookie().unwrap();
+    let parked = env
+        .get(
+            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
+            None,
+        )
+        .await;
+    let state = query_param(&parked.location(), "resume").unwrap();
+    let dump = redis_snapshot(&env.prefix).await.join("\n");
+    for secret in [&ticket, &cookie, &state] {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "a secret is stored in clear"
+        );
+    }
+    assert!(dump.contains(&sso_bridge::random::token_digest(&cookie)));
+}
