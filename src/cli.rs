@@ -16,7 +16,14 @@ pub const USAGE: &str = "\
 sso-bridge: SAML identity provider for Huawei Cloud partner SSO
 
 USAGE:
+  sso-bridge demo [--ports 8080,8081,8082]
+                                       run the bridge, a Huawei Cloud simulator and a demo partner
+                                       platform together (no configuration, no Redis)
   sso-bridge [serve] [--config FILE]   run the service (without a config: embedded dev default)
+  sso-bridge simulate --idp-metadata FILE|URL --x-account-type ID --bind-result-url URL
+                      [--listen 127.0.0.1:8082] [--public-url URL]
+                      [--payment-success-url URL] [--recharge-url URL]
+                                       run only the Huawei Cloud IAM simulator (a stand-in SP)
   sso-bridge check --config FILE       validate a configuration and print what would be served
   sso-bridge metadata [--config FILE]  print the IdP metadata to upload to Huawei
   sso-bridge urls [--config FILE]      print every value to enter in Huawei's Partner Center
@@ -63,6 +70,30 @@ pub enum Command {
         bits: u32,
         /// Certificate common name.
         cn: String,
+    },
+    /// Run the demo.
+    Demo {
+        /// Partner, bridge and simulator ports.
+        ports: (u16, u16, u16),
+        /// Login ticket lifetime override (tests).
+        ticket_ttl: Option<u32>,
+    },
+    /// Run the simulator.
+    Simulate {
+        /// Listen address.
+        listen: String,
+        /// Public URL (default `http://<listen>`).
+        public_url: Option<String>,
+        /// IdP metadata file or http URL.
+        idp_metadata: String,
+        /// The partner's xAccountType.
+        x_account_type: String,
+        /// The partner's bind-result URL.
+        bind_result_url: String,
+        /// Return link targets.
+        payment_success_url: Option<String>,
+        /// Return link targets.
+        recharge_url: Option<String>,
     },
     /// Hash an API key.
     HashApiKey {
@@ -132,6 +163,53 @@ pub fn parse(args: &[String], env_config: Option<String>) -> Result<Command, Str
                 days: number("--days", 3650)?,
                 bits: number("--bits", 2048)?,
                 cn: get("--cn").unwrap_or_else(|| "sso-bridge".into()),
+            })
+        }
+        "demo" => {
+            known(&["--ports", "--ticket-ttl"])?;
+            let ports = get("--ports").unwrap_or_else(|| "8080,8081,8082".into());
+            let parsed: Vec<u16> = ports
+                .split(',')
+                .map(|p| {
+                    p.trim().parse().map_err(|_| {
+                        "--ports takes three port numbers, e.g. 8080,8081,8082".to_owned()
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let [partner, bridge, simulator] = parsed.as_slice() else {
+                return Err("--ports takes three port numbers, e.g. 8080,8081,8082".into());
+            };
+            Ok(Command::Demo {
+                ports: (*partner, *bridge, *simulator),
+                ticket_ttl: get("--ticket-ttl")
+                    .map(|t| {
+                        t.parse()
+                            .map_err(|_| "--ticket-ttl must be a number".to_owned())
+                    })
+                    .transpose()?,
+            })
+        }
+        "simulate" => {
+            known(&[
+                "--listen",
+                "--public-url",
+                "--idp-metadata",
+                "--x-account-type",
+                "--bind-result-url",
+                "--payment-success-url",
+                "--recharge-url",
+            ])?;
+            Ok(Command::Simulate {
+                listen: get("--listen").unwrap_or_else(|| "127.0.0.1:8082".into()),
+                public_url: get("--public-url"),
+                idp_metadata: get("--idp-metadata")
+                    .ok_or("simulate: --idp-metadata FILE|URL is required")?,
+                x_account_type: get("--x-account-type")
+                    .ok_or("simulate: --x-account-type is required")?,
+                bind_result_url: get("--bind-result-url")
+                    .ok_or("simulate: --bind-result-url is required")?,
+                payment_success_url: get("--payment-success-url"),
+                recharge_url: get("--recharge-url"),
             })
         }
         "hash-api-key" => known(&["--generate"]).map(|()| Command::HashApiKey {

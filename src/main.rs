@@ -70,7 +70,64 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { config } => serve(config),
+        Command::Demo { ports, ticket_ttl } => demo(ports, ticket_ttl),
+        Command::Simulate {
+            listen,
+            public_url,
+            idp_metadata,
+            x_account_type,
+            bind_result_url,
+            payment_success_url,
+            recharge_url,
+        } => {
+            init_tracing();
+            tokio_runtime()?.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("--listen {listen}: {e}"))?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                let public_url = public_url.unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
+                let xml = if idp_metadata.starts_with("http://") {
+                    sso_bridge::http_client::request("GET", &idp_metadata, &[], b"").await.map_err(|e| e.to_string())?.body
+                } else {
+                    std::fs::read(&idp_metadata).map_err(|e| format!("--idp-metadata {idp_metadata}: {e}"))?
+                };
+                let idp = sso_bridge::saml::idp_metadata::IdpDescriptor::from_metadata(&xml).map_err(|e| format!("--idp-metadata: {e}"))?;
+                let config = sso_bridge::simulator::SimulatorConfig {
+                    public_url: public_url.clone(),
+                    partners: vec![sso_bridge::simulator::PartnerLink { x_account_type, idp, bind_result_url, payment_success_url, recharge_url }],
+                };
+                let sim = sso_bridge::simulator::Simulator::new(config, Arc::new(sso_bridge::clock::SystemClock))?;
+                println!("Huawei Cloud IAM simulator on {public_url}");
+                println!("  SP metadata for the bridge: {public_url}/authui/saml/metadata.xml");
+                println!("  login link: {public_url}/authui/saml/login?xAccountType=…&isFirstLogin=true&service=…");
+                axum::serve(listener, sso_bridge::simulator::router(Arc::new(sim)))
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }
     }
+}
+
+fn demo(ports: (u16, u16, u16), ticket_ttl: Option<u32>) -> Result<(), String> {
+    init_tracing();
+    let ports = sso_bridge::demo::DemoPorts {
+        partner: ports.0,
+        bridge: ports.1,
+        simulator: ports.2,
+    };
+    tokio_runtime()?.block_on(sso_bridge::demo::run(
+        ports,
+        ticket_ttl,
+        |partner, bridge, simulator| {
+            println!("sso-bridge demo is running:");
+            println!("  partner platform   {partner}/   <- open this");
+            println!("  sso-bridge         {bridge}/saml/metadata");
+            println!("  Huawei simulator   {simulator}/");
+            println!("  partner API key    {}", sso_bridge::demo::DEMO_API_KEY);
+            println!("open {partner}/");
+        },
+        shutdown_signal(),
+    ))
 }
 
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -21,3 +21,4 @@ pub mod response;
 pub mod signer;
 pub mod sp_metadata;
 pub mod xml_time;
+pub mod xmldsig;

@@ -113,7 +113,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn layout(lang: Lang, title: &str, body: &str, script: bool) -> String {
+/// A whole page: the shared head, `body` (already escaped HTML) and, when `script` is set, the one
+/// allowed auto-submit script (see [`csp_auto_post`]).
+pub fn layout(lang: Lang, title: &str, body: &str, script: bool) -> String {
     let script = if script {
         format!("<script>{AUTO_SUBMIT_SCRIPT}</script>")
     } else {
@@ -129,26 +131,44 @@ fn layout(lang: Lang, title: &str, body: &str, script: bool) -> String {
 /// The HTTP-POST binding page: a form with `SAMLResponse` and `RelayState` that submits itself,
 /// with a visible button for browsers without JavaScript.
 pub fn auto_post(lang: Lang, post: &AutoPost) -> String {
-    let relay = post
-        .relay_state
-        .as_deref()
-        .map(|r| {
-            format!(
-                "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">",
-                escape(r)
-            )
-        })
-        .unwrap_or_default();
-    let title = lang.pick("正在登录华为云", "Signing you in to Huawei Cloud");
-    let body = format!(
-        "<h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">{relay}<button type=\"submit\">{}</button></form>",
-        escape(title),
-        escape(lang.pick(
+    let mut fields = vec![("SAMLResponse", post.saml_response.as_str())];
+    if let Some(r) = post.relay_state.as_deref() {
+        fields.push(("RelayState", r));
+    }
+    auto_submit(
+        lang,
+        lang.pick("正在登录华为云", "Signing you in to Huawei Cloud"),
+        lang.pick(
             "页面将自动跳转。如果没有跳转，请点击“继续”。",
-            "You are being sent on automatically. If nothing happens, press Continue."
-        )),
-        escape(&post.acs_url),
-        escape(&post.saml_response),
+            "You are being sent on automatically. If nothing happens, press Continue.",
+        ),
+        &post.acs_url,
+        &fields,
+    )
+}
+
+/// A form of hidden `fields` that POSTs itself to `action` as soon as the page loads, with a
+/// visible button for browsers without JavaScript.
+pub fn auto_submit(
+    lang: Lang,
+    title: &str,
+    message: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let mut inputs = String::new();
+    for (name, value) in fields {
+        inputs.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        ));
+    }
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\">{inputs}<button type=\"submit\">{}</button></form>",
+        escape(title),
+        escape(message),
+        escape(action),
         escape(lang.pick("继续", "Continue")),
     );
     layout(lang, title, &body, true)

@@ -11,6 +11,7 @@ mod mappings;
 mod openapi;
 mod pysaml2;
 mod redis_ops;
+mod simulator;
 mod sso_flow;
 mod sso_rejections;
 mod support;
