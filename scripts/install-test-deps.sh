@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only those missing:
 #   xmlsec1 (independent signature verifier; pysaml2 calls it too), redis-server (+ redis-cli),
-#   python3-venv (for the pysaml2 peer) when `python3 -m venv` does not work.
+#   python3-venv (for the pysaml2 peer) when `python3 -m venv` does not work,
+#   chromium + chromium-driver (the end-to-end browser tests; Debian's, never a downloaded one).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,8 @@ command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0

@@ -86,13 +86,44 @@ async fn exchange(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.map_err(io)?;
     stream.write_all(body).await.map_err(io)?;
+    // Read until the response is complete by its own framing (Content-Length or the last
+    // chunk): some servers keep the connection open despite `Connection: close`.
     let mut raw = Vec::new();
-    (&mut stream)
-        .take(u64::try_from(MAX_RESPONSE).unwrap_or(u64::MAX))
-        .read_to_end(&mut raw)
-        .await
-        .map_err(io)?;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf).await.map_err(io)?;
+        raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if n == 0 || complete(&raw) {
+            break;
+        }
+        if raw.len() > MAX_RESPONSE {
+            return Err(HttpError::Io("response too large".into()));
+        }
+    }
     parse_response(&raw)
+}
+
+/// True when `raw` holds a whole response according to its headers.
+fn complete(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).to_ascii_lowercase();
+    let body_len = raw.len() - split - 4;
+    if let Some(len) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return body_len >= len;
+    }
+    if head
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"))
+    {
+        return raw.ends_with(b"0\r\n\r\n");
+    }
+    false
 }
 
 fn parse_response(raw: &[u8]) -> Result<HttpResponse, HttpError> {

@@ -391,9 +391,13 @@ async fn acs_post(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: B
 fn checks_page(lang: Lang, checks: &[acs::Check]) -> Response {
     let mut rows = String::new();
     for c in checks {
+        let (class, mark) = if c.ok {
+            ("ok", lang.pick("通过", "PASS"))
+        } else {
+            ("fail", lang.pick("失败", "FAIL"))
+        };
         rows.push_str(&format!(
-            "<li>{} <strong>{}</strong><br><span class=\"muted\">{}</span></li>",
-            if c.ok { "✅" } else { "❌" },
+            "<li><span class=\"{class}\">{mark}</span> <strong>{}</strong><br><span class=\"muted\">{}</span></li>",
             escape(c.name),
             escape(&c.detail)
         ));

@@ -14,7 +14,7 @@ use crate::flow::AutoPost;
 const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 
 /// The only stylesheet.
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.6}h1{font-size:1.3rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#c7000b;color:#fff}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}.muted{color:#59636e;font-size:.9rem}";
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.6}h1{font-size:1.3rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#c7000b;color:#fff}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}.muted{color:#59636e;font-size:.9rem}code,.muted,td{overflow-wrap:anywhere}.ok{color:#1a7f37;font-weight:600}.fail{color:#c7000b;font-weight:600}ul.checks li{margin:.3rem 0}";
 
 /// `'sha256-…'` sources for the CSP, computed once.
 static SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(AUTO_SUBMIT_SCRIPT));

@@ -4,6 +4,7 @@
 mod api;
 mod binary;
 mod bind_result;
+mod chromium;
 mod config;
 mod hardening;
 mod logout_returns;

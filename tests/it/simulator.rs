@@ -308,6 +308,8 @@ async fn simulator_acs_rejects_a_tampered_assertion_precisely() {
         .await;
     assert_eq!(status, 400);
     assert!(checks.contains("SAML Response rejected"));
-    assert!(checks.contains("❌ <strong>Assertion signature verifies with the IdP metadata certificate (R7, R8)</strong><br><span class=\"muted\">digest does not match"), "{checks}");
-    assert!(checks.contains("✅ <strong>Response Destination = our ACS (R1)</strong>"));
+    assert!(checks.contains("<span class=\"fail\">FAIL</span> <strong>Assertion signature verifies with the IdP metadata certificate (R7, R8)</strong><br><span class=\"muted\">digest does not match"), "{checks}");
+    assert!(checks.contains(
+        "<span class=\"ok\">PASS</span> <strong>Response Destination = our ACS (R1)</strong>"
+    ));
 }
