@@ -13,7 +13,7 @@ use crate::random;
 use crate::saml::authn_request::{self, Freshness};
 use crate::saml::redirect::uri_component;
 use crate::saml::response::{self, HuaweiAttributes, ResponseParams};
-use crate::store::{PendingRequest, Session, Ticket};
+use crate::store::{PendingRequest, Replay, Session, Ticket};
 
 use super::{Bridge, FlowError, unix};
 
@@ -290,30 +290,33 @@ impl Bridge {
             now,
             freshness,
         )?;
-        // Reading the session changes nothing but its idle timer.
-        let session = match session_cookie.filter(|c| random::is_token_shaped(c)) {
-            Some(c) if !verified.request.force_authn => self
-                .store
-                .touch_session(
-                    &random::token_digest(c),
-                    self.settings.lifetimes.session_idle,
-                )
-                .await?
-                .filter(|s| s.absolute_expires_at > unix(now) && s.site == site.name),
-            _ => None,
-        };
+        // Last check, the only one that writes, in one store round trip with the session read:
+        // the ID is single-use across processes (A10), with a TTL covering every instant at which
+        // the same request could still pass the freshness check. A passive request without a
+        // session records nothing.
+        let digest = session_cookie
+            .filter(|c| random::is_token_shaped(c) && !verified.request.force_authn)
+            .map(random::token_digest);
+        let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
+        let (session, replay) = self
+            .store
+            .sso_lookup(
+                digest.as_deref(),
+                self.settings.lifetimes.session_idle,
+                &verified.sp_entity_id,
+                &verified.request.id,
+                replay_ttl,
+                verified.request.is_passive,
+            )
+            .await?;
+        match replay {
+            Replay::Seen => return Err(FlowError::Replayed),
+            Replay::NotRecorded => return Err(FlowError::PassiveImpossible),
+            Replay::First => {}
+        }
+        let session = session.filter(|s| s.absolute_expires_at > unix(now) && s.site == site.name);
         if session.is_none() && verified.request.is_passive {
             return Err(FlowError::PassiveImpossible);
-        }
-        // Last check, the only one that writes: the ID is single-use across processes (A10).
-        // Its TTL covers every instant at which the same request could still pass the freshness check.
-        let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
-        if !self
-            .store
-            .first_use_of_request_id(&verified.sp_entity_id, &verified.request.id, replay_ttl)
-            .await?
-        {
-            return Err(FlowError::Replayed);
         }
         let ttl = self.settings.lifetimes.pending_request;
         let target = PendingRequest {
@@ -352,7 +355,7 @@ impl Bridge {
         let settings = Arc::clone(&self.settings);
         let (session, target) = (session.clone(), target.clone());
         let ids = (random::xml_id()?, random::xml_id()?, random::xml_id()?);
-        let (xml, target) = tokio::task::spawn_blocking(move || {
+        let sign = move || {
             let idp = &settings.idp;
             let (response_id, assertion_id, name_id) = ids;
             let attributes = HuaweiAttributes {
@@ -370,8 +373,7 @@ impl Bridge {
                     acs_url: &target.acs_url,
                     in_response_to: &target.request_id,
                     now,
-                    authn_instant: OffsetDateTime::from_unix_timestamp(session.created_at)
-                        .unwrap_or(now),
+                    authn_instant: OffsetDateTime::from_unix_timestamp(session.created_at).unwrap_or(now),
                     not_before_skew: idp.clock_skew,
                     lifetime: idp.assertion_lifetime,
                     response_id: &response_id,
@@ -383,14 +385,24 @@ impl Bridge {
                 },
             );
             (xml, target)
-        })
-        .await
-        .map_err(|e| FlowError::Internal(format!("signing task failed: {e}")))?;
+        };
+        let (xml, target) = off_executor(sign);
         Ok(AutoPost {
             saml_response: STANDARD.encode(xml?),
             acs_url: target.acs_url,
             relay_state: target.relay_state,
         })
+    }
+}
+
+/// Runs CPU-heavy work (one RSA signature, ~0.25 ms) without stalling other tasks. On the
+/// multi-thread runtime the current worker becomes a blocking thread in place (no hand-off to
+/// another thread, no extra wake-up); elsewhere (single-threaded tests) it runs inline.
+fn off_executor<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 

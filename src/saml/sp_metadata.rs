@@ -109,6 +109,12 @@ impl std::fmt::Debug for ServiceProvider {
     }
 }
 
+impl AsRef<ServiceProvider> for ServiceProvider {
+    fn as_ref(&self) -> &ServiceProvider {
+        self
+    }
+}
+
 impl ServiceProvider {
     /// Parses SP metadata. Outside dev mode every ACS and SLO location must be https (A8).
     pub fn from_metadata(xml: &[u8], allow_http: bool) -> Result<Self, SpMetadataError> {

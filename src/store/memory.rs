@@ -215,6 +215,36 @@ impl MemoryStore {
         Ok(())
     }
 
+    pub(crate) async fn sso_lookup(
+        &self,
+        session_digest: Option<&str>,
+        idle: Duration,
+        request_key: &str,
+        replay_ttl: Duration,
+        passive: bool,
+    ) -> Result<(Option<Vec<u8>>, super::Replay), StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        let session = match session_digest {
+            Some(d) => match maps.values.get_mut(&(Kind::Session.as_str(), d.to_owned())) {
+                Some((value, expires)) if *expires > now => {
+                    *expires = now + idle;
+                    Some(value.clone())
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        if session.is_none() && passive {
+            return Ok((None, super::Replay::NotRecorded));
+        }
+        if maps.live(Kind::RequestId, request_key, now).is_some() {
+            return Ok((session, super::Replay::Seen));
+        }
+        maps.insert(Kind::RequestId, request_key, b"1", now + replay_ttl, now);
+        Ok((session, super::Replay::First))
+    }
+
     pub(crate) async fn session_put(
         &self,
         digest: &str,

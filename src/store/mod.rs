@@ -34,6 +34,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What happened to a request ID in [`Store::sso_lookup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// First use, now recorded.
+    First,
+    /// Seen before: a replay.
+    Seen,
+    /// Not recorded (passive request without a session).
+    NotRecorded,
+}
+
 /// Kinds of single keys, each with its own key namespace.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -186,6 +197,23 @@ impl Store {
     /// Removes and returns a parked request atomically: it is answered once only.
     pub async fn take_pending(&self, digest: &str) -> Result<Option<PendingRequest>, StoreError> {
         decode(backend!(self, b => b.take(Kind::Pending, digest).await)?)
+    }
+
+    /// Huawei's AuthnRequest in one step (one Redis round trip): reads the session named by
+    /// `session_digest` (restarting its idle timer) and records the request ID as used (A10). A
+    /// passive request without a session records nothing.
+    pub async fn sso_lookup(
+        &self,
+        session_digest: Option<&str>,
+        idle: Duration,
+        sp_entity_id: &str,
+        request_id: &str,
+        replay_ttl: Duration,
+        passive: bool,
+    ) -> Result<(Option<Session>, Replay), StoreError> {
+        let key = crate::random::token_digest(&format!("{sp_entity_id}\n{id}", id = request_id));
+        let (raw, replay) = backend!(self, b => b.sso_lookup(session_digest, idle, &key, replay_ttl, passive).await)?;
+        Ok((decode(raw)?, replay))
     }
 
     /// Records an AuthnRequest ID; true on its first use, false when seen before (A10). Atomic

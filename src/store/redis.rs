@@ -139,6 +139,34 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
+    pub(crate) async fn sso_lookup(
+        &self,
+        session_digest: Option<&str>,
+        idle: Duration,
+        request_key: &str,
+        replay_ttl: Duration,
+        passive: bool,
+    ) -> Result<(Option<Vec<u8>>, super::Replay), StoreError> {
+        let mut conn = self.conn.clone();
+        let (session, replay): (Vec<u8>, String) = SSO_LOOKUP
+            .key(self.key(Kind::Session, session_digest.unwrap_or("-")))
+            .key(self.key(Kind::RequestId, request_key))
+            .arg(ttl_secs(idle))
+            .arg(ttl_secs(replay_ttl))
+            .arg(if passive { "1" } else { "0" })
+            .arg(if session_digest.is_some() { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let replay = match replay.as_str() {
+            "first" => super::Replay::First,
+            "seen" => super::Replay::Seen,
+            "not_recorded" => super::Replay::NotRecorded,
+            other => return Err(StoreError::Corrupt(format!("unexpected sso_lookup reply {other}"))),
+        };
+        Ok(((!session.is_empty()).then_some(session), replay))
+    }
+
     pub(crate) async fn session_put(
         &self,
         digest: &str,
@@ -364,6 +392,7 @@ impl RedisStore {
     }
 }
 
+static SSO_LOOKUP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/sso_lookup.lua")));
 static BIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/bind.lua")));
 static UNBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/unbind.lua")));
 static BY_DOMAIN: LazyLock<Script> =
