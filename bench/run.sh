@@ -14,6 +14,7 @@ mkdir -p "$out/keys"
 scripts/install-test-deps.sh
 bench/setup-peers.sh
 
+cargo bench --bench breakdown
 cargo bench --bench sso
 
 # Peers: the same job (verify a signed HTTP-Redirect AuthnRequest from an RSA-4096 SP key, sign an

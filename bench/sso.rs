@@ -8,7 +8,12 @@
 //! session and per mapping, and bind-result verification throughput with an RSA-4096 SP key.
 //! Results go to `target/bench/results.json`; `bench/report.py` turns them into RESULTS.md and
 //! a chart.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,12 +39,18 @@ const API_KEY: &str = "bench-api-key-0123456789";
 
 fn target_dir() -> PathBuf {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let t = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo.join("target"));
+    let t = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join("target"));
     if t.is_absolute() { t } else { repo.join(t) }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `openssl speed` RSA-2048 signatures per second (`multi` processes).
@@ -51,15 +62,25 @@ fn openssl_speed(multi: usize) -> f64 {
     }
     let out = cmd.arg("rsa2048").stderr(Stdio::null()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.trim_start().starts_with("rsa") && l.contains("2048")).expect("openssl speed output");
-    let nums: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("rsa") && l.contains("2048"))
+        .expect("openssl speed output");
+    let nums: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
     // "rsa 2048 bits 0.000243s 0.000016s 4110.0 60692.9" (the multi table has the same shape).
     nums[nums.len() - 2]
 }
 
 /// utime + stime of a process (`None` = this process), in seconds.
 fn cpu_of(pid: Option<u32>) -> f64 {
-    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |p| format!("/proc/{p}/stat"),
+    );
     let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
@@ -75,7 +96,15 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 fn peak_rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     kb / 1024.0
 }
 
@@ -89,17 +118,28 @@ impl Drop for Proc {
 
 fn start_redis(dir: &Path) -> (Proc, u16, u32) {
     let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server");
+    let child = Proc(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server"),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let pid = child.id();
-            return (Proc(child), port, pid);
+            let pid = child.0.id();
+            return (child, port, pid);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -107,9 +147,17 @@ fn start_redis(dir: &Path) -> (Proc, u16, u32) {
 }
 
 fn redis_used_memory(port: u16) -> f64 {
-    let out = Command::new("redis-cli").args(["-p", &port.to_string(), "info", "memory"]).output().unwrap();
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "info", "memory"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// Writes keys, SP metadata and a config; returns the config path.
@@ -179,7 +227,10 @@ impl Conn {
     async fn open(port: u16) -> Self {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        Self { stream, buf: Vec::with_capacity(16 * 1024) }
+        Self {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+        }
     }
 
     /// Sends `req` and returns (status, body).
@@ -190,7 +241,10 @@ impl Conn {
         loop {
             if let Some(split) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&self.buf[..split]).to_ascii_lowercase();
-                let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
                 if self.buf.len() >= split + 4 + len {
                     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
                     return (status, self.buf[split + 4..split + 4 + len].to_vec());
@@ -208,23 +262,50 @@ fn post(path: &str, body: &str, content_type: &str) -> Vec<u8> {
 }
 
 fn get(path: &str, cookie: Option<&str>) -> Vec<u8> {
-    let cookie = cookie.map(|c| format!("Cookie: sso_bridge_session={c}\r\n")).unwrap_or_default();
-    format!("GET {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {API_KEY}\r\n{cookie}\r\n").into_bytes()
+    let cookie = cookie
+        .map(|c| format!("Cookie: sso_bridge_session={c}\r\n"))
+        .unwrap_or_default();
+    format!("GET {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {API_KEY}\r\n{cookie}\r\n")
+        .into_bytes()
 }
 
 /// Logs a user in and returns the session cookie.
 async fn login(port: u16, user: &str) -> String {
     let mut c = Conn::open(port).await;
-    let (status, body) = c.send(&post("/api/v1/login-tickets", &json!({"x_user_id": user}).to_string(), "application/json")).await;
+    let (status, body) = c
+        .send(&post(
+            "/api/v1/login-tickets",
+            &json!({"x_user_id": user}).to_string(),
+            "application/json",
+        ))
+        .await;
     assert_eq!(status, 201);
     let url: Value = serde_json::from_slice(&body).unwrap();
-    let path = url["url"].as_str().unwrap().split_once("/sso/start").unwrap().1.to_owned();
-    c.stream.write_all(&get(&format!("/sso/start{path}"), None)).await.unwrap();
+    let path = url["url"]
+        .as_str()
+        .unwrap()
+        .split_once("/sso/start")
+        .unwrap()
+        .1
+        .to_owned();
+    c.stream
+        .write_all(&get(&format!("/sso/start{path}"), None))
+        .await
+        .unwrap();
     let mut raw = vec![0u8; 4096];
     let n = c.stream.read(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw[..n]);
-    let line = text.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("cookie");
-    line.split_once('=').unwrap().1.split(';').next().unwrap().to_owned()
+    let line = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("cookie");
+    line.split_once('=')
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// Pre-signs `n` distinct AuthnRequests with the SP key on all cores (before any timing).
@@ -239,7 +320,13 @@ fn presign(n: usize, sp_key: &PKey<Private>, sso_url: &str) -> Vec<String> {
                 (0..per)
                     .map(|i| {
                         let id = format!("_bench{t}x{i:08}xxxxxxxxxxxxxxxxxxxxxxx");
-                        let xml = sso_bridge::simulator::messages::authn_request(&id, "https://sp.bench/", "https://sp.bench/acs", &sso, time::OffsetDateTime::now_utc());
+                        let xml = sso_bridge::simulator::messages::authn_request(
+                            &id,
+                            "https://sp.bench/",
+                            "https://sp.bench/acs",
+                            &sso,
+                            time::OffsetDateTime::now_utc(),
+                        );
                         encode_signed_query(MessageKind::Request, &xml, Some("bench"), |d| {
                             let mut s = Signer::new(MessageDigest::sha256(), &key)?;
                             s.update(d)?;
@@ -251,7 +338,11 @@ fn presign(n: usize, sp_key: &PKey<Private>, sso_url: &str) -> Vec<String> {
             })
         })
         .collect();
-    handles.into_iter().flat_map(|h| h.join().unwrap()).take(n).collect()
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .take(n)
+        .collect()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -288,7 +379,14 @@ impl Run {
 
 /// Drives `requests` through `CONNECTIONS` keep-alive connections. `rate = None`: closed loop
 /// (saturation) for `duration`; `Some(r)`: open loop at `r`/s, latency from the scheduled time.
-async fn drive(port: u16, pids: (u32, Option<u32>), requests: Arc<Vec<Vec<u8>>>, next: Arc<AtomicUsize>, duration: Duration, rate: Option<f64>) -> Run {
+async fn drive(
+    port: u16,
+    pids: (u32, Option<u32>),
+    requests: Arc<Vec<Vec<u8>>>,
+    next: Arc<AtomicUsize>,
+    duration: Duration,
+    rate: Option<f64>,
+) -> Run {
     let (pid, redis_pid) = pids;
     let start = Instant::now();
     let cpu0 = cpu_seconds(pid);
@@ -336,7 +434,11 @@ async fn drive(port: u16, pids: (u32, Option<u32>), requests: Arc<Vec<Vec<u8>>>,
 }
 
 /// Closed-loop API load: `make(i)` builds request i.
-async fn api_rate(port: u16, duration: Duration, make: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static) -> f64 {
+async fn api_rate(
+    port: u16,
+    duration: Duration,
+    make: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static,
+) -> f64 {
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -363,7 +465,13 @@ async fn api_rate(port: u16, duration: Duration, make: impl Fn(usize) -> Vec<u8>
     ok as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn backend_run(backend: &str, sp_cert: &str, requests: &Arc<Vec<Vec<u8>>>, work: &Path, port: u16) -> Value {
+async fn backend_run(
+    backend: &str,
+    sp_cert: &str,
+    requests: &Arc<Vec<Vec<u8>>>,
+    work: &Path,
+    port: u16,
+) -> Value {
     let dir = work.join(backend);
     std::fs::create_dir_all(&dir).unwrap();
     let redis = (backend == "redis").then(|| start_redis(&dir));
@@ -374,14 +482,51 @@ async fn backend_run(backend: &str, sp_cert: &str, requests: &Arc<Vec<Vec<u8>>>,
     let pids = (pid, pids.1);
     let cookie = login(port, "bench-user").await;
     let requests: Arc<Vec<Vec<u8>>> = Arc::new(
-        requests.iter().map(|q| get(&format!("/saml/sso?{}", String::from_utf8_lossy(q)), Some(&cookie))).collect(),
+        requests
+            .iter()
+            .map(|q| {
+                get(
+                    &format!("/saml/sso?{}", String::from_utf8_lossy(q)),
+                    Some(&cookie),
+                )
+            })
+            .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
     // Warm-up, then saturation, then half of it.
-    drive(port, pids, Arc::clone(&requests), Arc::clone(&next), Duration::from_secs(1), None).await;
-    let saturation = drive(port, pids, Arc::clone(&requests), Arc::clone(&next), SATURATION, None).await;
-    let half = drive(port, pids, Arc::clone(&requests), Arc::clone(&next), FIXED, Some(saturation.rate() / 2.0)).await;
-    println!("{backend}: saturation {:.0}/s p99 {:.2} ms; half load p99 {:.2} ms", saturation.rate(), saturation.pct(0.99), half.pct(0.99));
+    drive(
+        port,
+        pids,
+        Arc::clone(&requests),
+        Arc::clone(&next),
+        Duration::from_secs(1),
+        None,
+    )
+    .await;
+    let saturation = drive(
+        port,
+        pids,
+        Arc::clone(&requests),
+        Arc::clone(&next),
+        SATURATION,
+        None,
+    )
+    .await;
+    let half = drive(
+        port,
+        pids,
+        Arc::clone(&requests),
+        Arc::clone(&next),
+        FIXED,
+        Some(saturation.rate() / 2.0),
+    )
+    .await;
+    println!(
+        "{backend}: saturation {:.0}/s p99 {:.2} ms; half load p99 {:.2} ms",
+        saturation.rate(),
+        saturation.pct(0.99),
+        half.pct(0.99)
+    );
     let mut out = json!({"saturation": saturation.json(), "half_load": half.json(), "peak_rss_mb": peak_rss_mb(pid)});
     if let Some((_, rport, _)) = redis {
         // Redis memory per session and per mapping, and API throughput.
@@ -391,13 +536,29 @@ async fn backend_run(backend: &str, sp_cert: &str, requests: &Arc<Vec<Vec<u8>>>,
         }
         let sessions = redis_used_memory(rport);
         let writes = api_rate(port, Duration::from_secs(3), |i| {
-            post_put(&format!("/api/v1/sites/cn/mappings/user-{i}"), &json!({"domain_id": format!("d{i}"), "domain_name": format!("name_{i:06}")}).to_string())
+            post_put(
+                &format!("/api/v1/sites/cn/mappings/user-{i}"),
+                &json!({"domain_id": format!("d{i}"), "domain_name": format!("name_{i:06}")})
+                    .to_string(),
+            )
         })
         .await;
         let mapped = redis_used_memory(rport);
-        let count_out = Command::new("redis-cli").args(["-p", &rport.to_string(), "hlen", "bench:map:cn"]).output().unwrap();
-        let mappings: f64 = String::from_utf8_lossy(&count_out.stdout).trim().parse().unwrap_or(1.0);
-        let reads = api_rate(port, Duration::from_secs(3), |i| get(&format!("/api/v1/sites/cn/mappings/user-{}", i % 1000), None)).await;
+        let count_out = Command::new("redis-cli")
+            .args(["-p", &rport.to_string(), "hlen", "bench:map:cn"])
+            .output()
+            .unwrap();
+        let mappings: f64 = String::from_utf8_lossy(&count_out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(1.0);
+        let reads = api_rate(port, Duration::from_secs(3), |i| {
+            get(
+                &format!("/api/v1/sites/cn/mappings/user-{}", i % 1000),
+                None,
+            )
+        })
+        .await;
         out["redis_bytes_per_session"] = json!((sessions - before) / 2000.0);
         out["redis_bytes_per_mapping"] = json!((mapped - sessions) / mappings);
         out["api_mapping_writes_per_s"] = json!(writes);
@@ -416,10 +577,16 @@ fn bind_result_rate() -> f64 {
     use sso_bridge::bind_notification::{BindForm, verify};
     let (key, cert) = sso_bridge::keys::generate(4096, 1, "sp4096").unwrap();
     let keys = vec![cert.public_key().unwrap()];
-    let b64 = STANDARD.encode(br#"{"domainName":"yongzhi","domainId":"yongzhiid","xUserId":"yongzhix","bindAction":"0"}"#);
+    let b64 = STANDARD.encode(
+        br#"{"domainName":"yongzhi","domainId":"yongzhiid","xUserId":"yongzhix","bindAction":"0"}"#,
+    );
     let mut s = Signer::new(MessageDigest::sha256(), &key).unwrap();
     s.update(b64.as_bytes()).unwrap();
-    let form = BindForm { bind_request: b64, sig_alg: sso_bridge::saml::ns::RSA_SHA256.into(), signature: STANDARD.encode(s.sign_to_vec().unwrap()) };
+    let form = BindForm {
+        bind_request: b64,
+        sig_alg: sso_bridge::saml::ns::RSA_SHA256.into(),
+        signature: STANDARD.encode(s.sign_to_vec().unwrap()),
+    };
     let n = 3000;
     let start = Instant::now();
     for _ in 0..n {
@@ -440,19 +607,33 @@ fn main() {
     let bind_rate = bind_result_rate();
     println!("bind-result verification (RSA-4096): {bind_rate:.0}/s on 1 core");
 
-    let (sp_key, sp_cert) = sso_bridge::keys::generate(4096, 30, "bench sp (RSA-4096 like Huawei)").unwrap();
+    let (sp_key, sp_cert) =
+        sso_bridge::keys::generate(4096, 30, "bench sp (RSA-4096 like Huawei)").unwrap();
     let sp_cert_b64 = STANDARD.encode(sp_cert.to_der().unwrap());
     let port = free_port();
-    let count = std::env::var("SSO_BRIDGE_BENCH_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(40_000);
+    let count = std::env::var("SSO_BRIDGE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(40_000);
     println!("pre-signing {count} AuthnRequests with the RSA-4096 SP key …");
-    let requests: Arc<Vec<Vec<u8>>> = Arc::new(presign(count, &sp_key, &format!("http://127.0.0.1:{port}/saml/sso")).into_iter().map(String::into_bytes).collect());
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        presign(count, &sp_key, &format!("http://127.0.0.1:{port}/saml/sso"))
+            .into_iter()
+            .map(String::into_bytes)
+            .collect(),
+    );
     let _ = uri_component;
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let redis = rt.block_on(backend_run("redis", &sp_cert_b64, &requests, &work, port));
     let memory = rt.block_on(backend_run("memory", &sp_cert_b64, &requests, &work, port));
     let cpu_per_sign = 1.0 / one;
-    let ratio = |v: &Value| v["saturation"]["bridge_cpu_s_per_1000"].as_f64().unwrap() / 1000.0 / cpu_per_sign;
+    let ratio = |v: &Value| {
+        v["saturation"]["bridge_cpu_s_per_1000"].as_f64().unwrap() / 1000.0 / cpu_per_sign
+    };
     let results = json!({
         "machine": machine(),
         "openssl_rsa2048_signs_per_s": {"one_core": one, "all_cores": all},
@@ -462,15 +643,31 @@ fn main() {
         "throughput_vs_openssl_all_cores": {"redis": redis["saturation"]["responses_per_s"].as_f64().unwrap() / all, "memory": memory["saturation"]["responses_per_s"].as_f64().unwrap() / all},
         "bind_result_verifications_per_s_one_core": bind_rate,
     });
-    std::fs::write(out_dir.join("results.json"), serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    std::fs::write(
+        out_dir.join("results.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
     println!("{}", serde_json::to_string_pretty(&results).unwrap());
 }
 
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()).unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
     let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let total = mem.lines().next().unwrap_or_default().to_owned();
-    let openssl = String::from_utf8_lossy(&Command::new("openssl").arg("version").output().unwrap().stdout).trim().to_owned();
+    let openssl = String::from_utf8_lossy(
+        &Command::new("openssl")
+            .arg("version")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
     json!({"cpu": model, "cores": std::thread::available_parallelism().map_or(0, |p| p.get()), "memory": total, "openssl": openssl})
 }

@@ -373,7 +373,8 @@ impl Bridge {
                     acs_url: &target.acs_url,
                     in_response_to: &target.request_id,
                     now,
-                    authn_instant: OffsetDateTime::from_unix_timestamp(session.created_at).unwrap_or(now),
+                    authn_instant: OffsetDateTime::from_unix_timestamp(session.created_at)
+                        .unwrap_or(now),
                     not_before_skew: idp.clock_skew,
                     lifetime: idp.assertion_lifetime,
                     response_id: &response_id,

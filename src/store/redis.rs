@@ -162,7 +162,11 @@ impl RedisStore {
             "first" => super::Replay::First,
             "seen" => super::Replay::Seen,
             "not_recorded" => super::Replay::NotRecorded,
-            other => return Err(StoreError::Corrupt(format!("unexpected sso_lookup reply {other}"))),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "unexpected sso_lookup reply {other}"
+                )));
+            }
         };
         Ok(((!session.is_empty()).then_some(session), replay))
     }
@@ -392,7 +396,8 @@ impl RedisStore {
     }
 }
 
-static SSO_LOOKUP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/sso_lookup.lua")));
+static SSO_LOOKUP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/sso_lookup.lua")));
 static BIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/bind.lua")));
 static UNBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/unbind.lua")));
 static BY_DOMAIN: LazyLock<Script> =
