@@ -492,6 +492,11 @@ async fn backend_run(
             })
             .collect(),
     );
+    // On a fresh Redis, before any load: memory per session and per mapping, API throughput.
+    let redis_figures = match &redis {
+        Some((_, rport, _)) => Some(redis_figures(port, *rport).await),
+        None => None,
+    };
     let next = Arc::new(AtomicUsize::new(0));
     // Warm-up, then saturation, then half of it.
     drive(
@@ -503,6 +508,7 @@ async fn backend_run(
         None,
     )
     .await;
+    let profiler = start_profiler(pid, backend);
     let saturation = drive(
         port,
         pids,
@@ -512,6 +518,7 @@ async fn backend_run(
         None,
     )
     .await;
+    stop_profiler(profiler, backend);
     let half = drive(
         port,
         pids,
@@ -528,44 +535,114 @@ async fn backend_run(
         half.pct(0.99)
     );
     let mut out = json!({"saturation": saturation.json(), "half_load": half.json(), "peak_rss_mb": peak_rss_mb(pid)});
-    if let Some((_, rport, _)) = redis {
-        // Redis memory per session and per mapping, and API throughput.
-        let before = redis_used_memory(rport);
-        for i in 0..2000 {
-            login(port, &format!("mem-user-{i}")).await;
+    if let Some(figures) = redis_figures {
+        for (k, v) in figures {
+            out[k] = v;
         }
-        let sessions = redis_used_memory(rport);
-        let writes = api_rate(port, Duration::from_secs(3), |i| {
-            post_put(
-                &format!("/api/v1/sites/cn/mappings/user-{i}"),
-                &json!({"domain_id": format!("d{i}"), "domain_name": format!("name_{i:06}")})
-                    .to_string(),
-            )
-        })
-        .await;
-        let mapped = redis_used_memory(rport);
-        let count_out = Command::new("redis-cli")
-            .args(["-p", &rport.to_string(), "hlen", "bench:map:cn"])
-            .output()
-            .unwrap();
-        let mappings: f64 = String::from_utf8_lossy(&count_out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(1.0);
-        let reads = api_rate(port, Duration::from_secs(3), |i| {
-            get(
-                &format!("/api/v1/sites/cn/mappings/user-{}", i % 1000),
-                None,
-            )
-        })
-        .await;
-        out["redis_bytes_per_session"] = json!((sessions - before) / 2000.0);
-        out["redis_bytes_per_mapping"] = json!((mapped - sessions) / mappings);
-        out["api_mapping_writes_per_s"] = json!(writes);
-        out["api_mapping_reads_per_s"] = json!(reads);
         out["peak_rss_mb"] = json!(peak_rss_mb(pid));
     }
     out
+}
+
+/// Redis memory per session (ticket + `/sso/start`, 5,000 users) and per mapping (with its event),
+/// and partner API mapping writes and reads per second.
+async fn redis_figures(port: u16, rport: u16) -> Vec<(&'static str, Value)> {
+    const USERS: usize = 5000;
+    let before = redis_used_memory(rport);
+    for i in 0..USERS {
+        login(port, &format!("mem-user-{i}")).await;
+    }
+    let sessions = redis_used_memory(rport);
+    let writes = api_rate(port, Duration::from_secs(3), |i| {
+        post_put(
+            &format!("/api/v1/sites/cn/mappings/user-{i}"),
+            &json!({"domain_id": format!("d{i}"), "domain_name": format!("name_{i:06}")})
+                .to_string(),
+        )
+    })
+    .await;
+    let mapped = redis_used_memory(rport);
+    let count = Command::new("redis-cli")
+        .args(["-p", &rport.to_string(), "hlen", "bench:map:cn"])
+        .output()
+        .unwrap();
+    let mappings: f64 = String::from_utf8_lossy(&count.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(1.0);
+    let reads = api_rate(port, Duration::from_secs(3), |i| {
+        get(
+            &format!("/api/v1/sites/cn/mappings/user-{}", i % 1000),
+            None,
+        )
+    })
+    .await;
+    vec![
+        (
+            "redis_bytes_per_session",
+            json!((sessions - before) / USERS as f64),
+        ),
+        (
+            "redis_bytes_per_mapping",
+            json!((mapped - sessions) / mappings),
+        ),
+        ("api_mapping_writes_per_s", json!(writes)),
+        ("api_mapping_reads_per_s", json!(reads)),
+    ]
+}
+
+/// With `SSO_BRIDGE_BENCH_PERF=1`, samples the bridge with `perf record` (cpu-clock) during the
+/// saturation run only, so the profile shows the SSO path and nothing else.
+fn start_profiler(pid: u32, backend: &str) -> Option<Child> {
+    std::env::var("SSO_BRIDGE_BENCH_PERF").ok()?;
+    let out = target_dir()
+        .join("bench")
+        .join(format!("perf-{backend}.data"));
+    Command::new("perf")
+        .args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "1999",
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+fn stop_profiler(child: Option<Child>, backend: &str) {
+    let Some(mut child) = child else { return };
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let dir = target_dir().join("bench");
+    let data = dir.join(format!("perf-{backend}.data"));
+    let mut summary = String::new();
+    for sort in ["dso", "dso,sym"] {
+        let out = Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                "--percent-limit",
+                "1",
+                "--sort",
+                sort,
+                "-i",
+            ])
+            .arg(&data)
+            .output();
+        if let Ok(out) = out {
+            summary.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+    }
+    let _ = std::fs::write(dir.join(format!("profile-{backend}.txt")), summary);
 }
 
 fn post_put(path: &str, body: &str) -> Vec<u8> {

@@ -2,7 +2,8 @@
 // Peer benchmark: the per-SSO work of sso-bridge done with samlify as the IdP.
 //
 //   node bench/peers/samlify_idp.js --requests N \
-//       --idp-key idp.pem --idp-cert idp.crt --sp-key sp.pem --sp-cert sp.crt
+//       --idp-key idp.pem --idp-cert idp.crt --sp-key sp.pem --sp-cert sp.crt \
+//       [--warmup W] [--skip-checks]
 //
 // Dependencies: bench/peers/package.json (samlify, pinned; installed by
 // bench/setup-peers.sh). No Java, no native modules.
@@ -19,6 +20,9 @@
 // Response must carry exactly one ds:Signature, inside the Assertion, be
 // accepted by a samlify SP (parseLoginResponse checks the signature against
 // the IdP metadata), and a tampered one must be refused.
+//
+// Then --warmup W more SSOs, untimed (default max(10, N/10): lets V8's JIT
+// settle; the bridge's harness warms up too).
 //
 // Timed part, per request: split the raw query string into the parameters and
 // the signed octet string, idp.parseLoginRequest(sp, 'redirect', {query,
@@ -91,13 +95,13 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const want = { '--requests': 'requests', '--idp-key': 'idpKey', '--idp-cert': 'idpCert', '--sp-key': 'spKey', '--sp-cert': 'spCert' };
+  const want = { '--requests': 'requests', '--warmup': 'warmup', '--idp-key': 'idpKey', '--idp-cert': 'idpCert', '--sp-key': 'spKey', '--sp-cert': 'spCert' };
   const out = { skipChecks: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--skip-checks') { out.skipChecks = true; continue; }
     if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: samlify_idp.js --requests N --idp-key PEM --idp-cert PEM --sp-key PEM --sp-cert PEM [--skip-checks]\n');
+      process.stdout.write('usage: samlify_idp.js --requests N --idp-key PEM --idp-cert PEM --sp-key PEM --sp-cert PEM [--warmup W] [--skip-checks]\n');
       process.exit(0);
     }
     const eq = a.indexOf('=');
@@ -107,9 +111,11 @@ function parseArgs(argv) {
     if (value === undefined) die(`${flag} needs a value`);
     out[want[flag]] = value;
   }
-  for (const [flag, key] of Object.entries(want)) if (out[key] === undefined) die(`${flag} is required`);
+  for (const [flag, key] of Object.entries(want)) if (out[key] === undefined && key !== 'warmup') die(`${flag} is required`);
   out.requests = Number.parseInt(out.requests, 10);
   if (!(out.requests >= 1)) die('--requests must be >= 1');
+  // untimed SSOs before the timed ones (JIT warm-up), default max(10, N/10)
+  out.warmup = out.warmup === undefined ? Math.max(10, Math.floor(out.requests / 10)) : Math.max(0, Number.parseInt(out.warmup, 10) || 0);
   return out;
 }
 
@@ -347,12 +353,14 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samlify-idp-'));
   try {
     const ctx = build(args, work);
-    let reqs = makeRequests(ctx.sp, ctx.idpAtSp, args.requests + (args.skipChecks ? 0 : 2));
+    let reqs = makeRequests(ctx.sp, ctx.idpAtSp, args.requests + args.warmup + (args.skipChecks ? 0 : 2));
     let checks = {};
     if (!args.skipChecks) {
       checks = await functionalChecks(ctx, reqs.slice(-2));
       reqs = reqs.slice(0, -2);
     }
+    for (let i = args.requests; i < reqs.length; i++) await sso(ctx, reqs[i].rawQuery, i + 1); // untimed warm-up
+    reqs = reqs.slice(0, args.requests);
 
     let responses = 0;
     let totalB64 = 0;
@@ -372,6 +380,7 @@ async function main() {
       peer: 'samlify',
       version,
       responses,
+      warmup_responses: args.warmup,
       cpu_seconds: cpu,
       wall_seconds: wall,
       cpu_ms_per_response: (1000 * cpu) / responses,
