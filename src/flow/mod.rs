@@ -8,6 +8,7 @@
 //! - [`logout`]: single logout.
 
 pub mod bind_result;
+pub mod cpu_pool;
 pub mod logout;
 pub mod mappings;
 pub mod sso;
@@ -91,6 +92,8 @@ pub struct Bridge {
     pub clock: Arc<dyn Clock>,
     /// IdP metadata, rendered once.
     pub metadata_xml: String,
+    /// Threads that sign responses off the async executor.
+    pub(crate) signing: cpu_pool::CpuPool,
 }
 
 impl Bridge {
@@ -115,6 +118,8 @@ impl Bridge {
             store,
             clock,
             metadata_xml,
+            signing: cpu_pool::CpuPool::per_cpu()
+                .map_err(|e| FlowError::Internal(format!("cannot start signing threads: {e}")))?,
         })
     }
 }

@@ -344,8 +344,9 @@ impl Bridge {
         })
     }
 
-    /// Builds and signs the Response to `target` for `session`. Signing runs on the blocking
-    /// pool so an RSA operation never stalls the async executor.
+    /// Builds and signs the Response to `target` for `session`. Signing runs on the bridge's
+    /// signing threads so an RSA operation never stalls the async executor (measured in
+    /// bench/RESULTS.md: cheaper than `spawn_blocking` or `block_in_place`).
     async fn answer(
         &self,
         session: &Session,
@@ -387,23 +388,16 @@ impl Bridge {
             );
             (xml, target)
         };
-        let (xml, target) = off_executor(sign);
+        let (xml, target) = self
+            .signing
+            .run(sign)
+            .await
+            .ok_or_else(|| FlowError::Internal("signing threads stopped".into()))?;
         Ok(AutoPost {
             saml_response: STANDARD.encode(xml?),
             acs_url: target.acs_url,
             relay_state: target.relay_state,
         })
-    }
-}
-
-/// Runs CPU-heavy work (one RSA signature, ~0.25 ms) without stalling other tasks. On the
-/// multi-thread runtime the current worker becomes a blocking thread in place (no hand-off to
-/// another thread, no extra wake-up); elsewhere (single-threaded tests) it runs inline.
-fn off_executor<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
     }
 }
 
