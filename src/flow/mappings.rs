@@ -136,6 +136,17 @@ fn limit(raw: Option<usize>) -> Result<usize, FieldError> {
 }
 
 impl Bridge {
+    /// A change made through the partner API, now.
+    fn api_change<'a>(&self, site: &'a Site, uid: &'a XUserId, actor: &'a str) -> Change<'a> {
+        Change {
+            site: &site.name,
+            x_user_id: uid.as_str(),
+            source: MappingSource::Api,
+            actor,
+            now: unix(self.clock.now()),
+        }
+    }
+
     fn known_site(&self, name: &str) -> Result<&Site, FlowError> {
         self.settings.site(Some(name)).ok_or(FlowError::UnknownSite)
     }
@@ -151,13 +162,7 @@ impl Bridge {
         let site = self.known_site(site)?;
         let uid = XUserId::parse(x_user_id)?;
         let fields = validated(&req.domain_id, &req.domain_name, req.user_id, req.user_name)?;
-        let change = Change {
-            site: &site.name,
-            x_user_id: uid.as_str(),
-            source: MappingSource::Api,
-            actor,
-            now: unix(self.clock.now()),
-        };
+        let change = self.api_change(site, &uid, actor);
         let (result, mapping) = match self.store.bind_mapping(&change, &fields).await? {
             BindOutcome::Created(m) => (PutResult::Created, m),
             BindOutcome::Updated(m) => (PutResult::Updated, m),
@@ -203,13 +208,7 @@ impl Bridge {
     ) -> Result<MappingView, FlowError> {
         let site = self.known_site(site)?;
         let uid = XUserId::parse(x_user_id)?;
-        let change = Change {
-            site: &site.name,
-            x_user_id: uid.as_str(),
-            source: MappingSource::Api,
-            actor,
-            now: unix(self.clock.now()),
-        };
+        let change = self.api_change(site, &uid, actor);
         match self.store.unbind_mapping(&change, None).await? {
             UnbindOutcome::Removed(mapping) => Ok(MappingView {
                 site: site.name.clone(),
@@ -350,13 +349,7 @@ impl Bridge {
             Ok(f) => f,
             Err(e) => return Ok(invalid(Some(uid.as_str().to_owned()), e.to_string())),
         };
-        let change = Change {
-            site: &site.name,
-            x_user_id: uid.as_str(),
-            source: MappingSource::Api,
-            actor,
-            now: unix(self.clock.now()),
-        };
+        let change = self.api_change(site, &uid, actor);
         let (status, error) = match self.store.bind_mapping(&change, &fields).await? {
             BindOutcome::Created(_) => ("created", None),
             BindOutcome::Updated(_) => ("updated", None),

@@ -183,23 +183,6 @@ impl MemoryStore {
         Ok(self.lock()?.live(kind, key, now).cloned())
     }
 
-    pub(crate) async fn get_touch(
-        &self,
-        kind: Kind,
-        key: &str,
-        ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = self.clock.now();
-        let mut maps = self.lock()?;
-        match maps.values.get_mut(&(kind.as_str(), key.to_owned())) {
-            Some((value, expires)) if *expires > now => {
-                *expires = now + ttl;
-                Ok(Some(value.clone()))
-            }
-            _ => Ok(None),
-        }
-    }
-
     pub(crate) async fn take(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;

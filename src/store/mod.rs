@@ -144,15 +144,6 @@ impl Store {
         backend!(self, b => b.session_put(digest, &value, idle, &user, &session.session_index, absolute).await)
     }
 
-    /// Reads a session and restarts its idle timeout.
-    pub async fn touch_session(
-        &self,
-        digest: &str,
-        idle: Duration,
-    ) -> Result<Option<Session>, StoreError> {
-        decode(backend!(self, b => b.get_touch(Kind::Session, digest, idle).await)?)
-    }
-
     /// Reads a session without touching it.
     pub async fn get_session(&self, digest: &str) -> Result<Option<Session>, StoreError> {
         decode(backend!(self, b => b.get(Kind::Session, digest).await)?)

@@ -115,18 +115,6 @@ impl RedisStore {
         conn.get(self.key(kind, key)).await.map_err(unavailable)
     }
 
-    pub(crate) async fn get_touch(
-        &self,
-        kind: Kind,
-        key: &str,
-        ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut conn = self.conn.clone();
-        conn.get_ex(self.key(kind, key), redis::Expiry::EX(ttl_secs(ttl)))
-            .await
-            .map_err(unavailable)
-    }
-
     pub(crate) async fn take(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.conn.clone();
         conn.get_del(self.key(kind, key)).await.map_err(unavailable)
