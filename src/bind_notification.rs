@@ -150,6 +150,9 @@ pub struct Notification {
     pub action: BindAction,
     /// Which bytes the signature covered.
     pub signed_over: SignedOver,
+    /// Digest of the signed JSON payload: the same whichever bytes the signature covered, so it
+    /// identifies the notification for replay detection.
+    pub digest: String,
 }
 
 /// Verifies the signature with the site's SP signing keys, then decodes the JSON.
@@ -162,8 +165,10 @@ pub fn verify(form: &BindForm, keys: &[PKey<Public>]) -> Result<Notification, No
     if signature.is_empty() {
         return Err(NotificationError::BadSignature);
     }
+    // No trimming: with the JSON-bytes reading of the signature, whitespace around the Base64
+    // text would be unsigned, and a replay with a space appended would look like a new message.
     let json = STANDARD
-        .decode(form.bind_request.trim())
+        .decode(&form.bind_request)
         .map_err(|e| NotificationError::BadPayload(format!("base64: {e}")))?;
     let signed_over = if alg.verify_any(keys, form.bind_request.as_bytes(), &signature) {
         SignedOver::Base64Text
@@ -178,6 +183,7 @@ pub fn verify(form: &BindForm, keys: &[PKey<Public>]) -> Result<Notification, No
         fields,
         action,
         signed_over,
+        digest: crate::random::token_digest(&String::from_utf8_lossy(&json)),
     })
 }
 

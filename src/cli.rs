@@ -236,10 +236,13 @@ pub fn load(config: &std::path::Path) -> Result<Settings, String> {
 /// Builds the store named by the settings.
 pub fn store(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Store, String> {
     Ok(match &settings.backend {
-        Backend::Memory => Store::Memory(MemoryStore::new(clock)),
+        Backend::Memory => Store::Memory(
+            MemoryStore::new(clock).with_event_log_max_len(settings.event_log_max_len),
+        ),
         Backend::Redis(url) => Store::Redis(
             RedisStore::connect(url, &settings.key_prefix)
-                .map_err(|e| format!("store.redis_url: {e}"))?,
+                .map_err(|e| format!("store.redis_url: {e}"))?
+                .with_event_log_max_len(settings.event_log_max_len),
         ),
     })
 }

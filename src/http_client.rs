@@ -147,8 +147,14 @@ fn parse_response(raw: &[u8]) -> Result<HttpResponse, HttpError> {
     let chunked = headers
         .iter()
         .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
     let body = if chunked {
         dechunk(rest).ok_or_else(bad)?
+    } else if let Some(len) = length {
+        rest.get(..len).ok_or_else(bad)?.to_vec()
     } else {
         rest.to_vec()
     };

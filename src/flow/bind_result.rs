@@ -42,7 +42,7 @@ impl Bridge {
             .ok_or(FlowError::UnknownSite)?;
         let form = BindForm::parse(body)?;
         let n = bind_notification::verify(&form, &site.sp.signing_keys)?;
-        let seen_key = random::token_digest(&format!("{}\n{}", site.name, form.bind_request));
+        let seen_key = random::token_digest(&format!("{}\n{}", site.name, n.digest));
         let outcome = if self.store.notification_seen(&seen_key).await? {
             "replay"
         } else {

@@ -265,13 +265,11 @@ impl Bridge {
                     .ok_or_else(bad_cursor)
             })
             .transpose()?;
-        let rows = self
+        let (rows, next) = self
             .store
             .list_mappings(&site.name, after.as_deref(), limit)
             .await?;
-        let next_cursor = (rows.len() == limit)
-            .then(|| rows.last().map(|(uid, _)| URL_SAFE_NO_PAD.encode(uid)))
-            .flatten();
+        let next_cursor = next.map(|uid| URL_SAFE_NO_PAD.encode(uid));
         Ok(MappingPage {
             mappings: rows
                 .into_iter()

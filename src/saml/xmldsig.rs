@@ -101,13 +101,13 @@ pub fn verify_enveloped(
         }
     };
     let signed_info = child(signature, ns::DSIG, "SignedInfo")?;
-    if child(signed_info, ns::DSIG, "CanonicalizationMethod")?.attr("Algorithm")
-        != Some(ns::EXC_C14N)
-    {
+    let canonicalization = child(signed_info, ns::DSIG, "CanonicalizationMethod")?;
+    if canonicalization.attr("Algorithm") != Some(ns::EXC_C14N) {
         return Err(DsigError::Structure(
             "CanonicalizationMethod must be exclusive c14n",
         ));
     }
+    let signed_info_prefixes = inclusive_prefixes(canonicalization);
     let alg = SigAlg::from_uri(
         child(signed_info, ns::DSIG, "SignatureMethod")?
             .attr("Algorithm")
@@ -138,12 +138,7 @@ pub fn verify_enveloped(
             "Transforms must be enveloped-signature then exclusive c14n",
         ));
     }
-    let prefixes: Vec<String> = c14n
-        .children_named(ns::EXC_C14N, "InclusiveNamespaces")
-        .next()
-        .and_then(|i| i.attr("PrefixList"))
-        .map(|p| p.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let prefixes = inclusive_prefixes(c14n);
     if child(reference, ns::DSIG, "DigestMethod")?.attr("Algorithm") != Some(ns::SHA256) {
         return Err(DsigError::Structure("DigestMethod must be SHA-256"));
     }
@@ -171,12 +166,22 @@ pub fn verify_enveloped(
     if openssl::sha::sha256(element.as_bytes()).as_slice() != digest_value.as_slice() {
         return Err(DsigError::Digest);
     }
-    let info = canonicalize(text, &Select::SignedInfoOf(id), &[])?;
+    let info = canonicalize(text, &Select::SignedInfoOf(id), &signed_info_prefixes)?;
     let keys: Vec<PKey<Public>> = trusted.iter().map(|(_, k)| k.clone()).collect();
     if !alg.verify_any(&keys, info.as_bytes(), &signature_value) {
         return Err(DsigError::Signature);
     }
     Ok(())
+}
+
+/// The `InclusiveNamespaces PrefixList` under a c14n method element, if any.
+fn inclusive_prefixes(method: &Element) -> Vec<String> {
+    method
+        .children_named(ns::EXC_C14N, "InclusiveNamespaces")
+        .next()
+        .and_then(|i| i.attr("PrefixList"))
+        .map(|p| p.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 fn compact(s: &str) -> String {
@@ -549,6 +554,16 @@ mod tests {
             verify_enveloped(wrapped.as_bytes(), "_assert", &trusted),
             Err(DsigError::Id(_))
         ));
+        // Any duplicated ID in the document is refused, not only the referenced one.
+        let twin_ids = xml.replacen("ID=\"_resp\"", "ID=\"_twin\"", 1).replacen(
+            "<saml2p:Status>",
+            "<saml2p:Status ID=\"_twin\">",
+            1,
+        );
+        assert_eq!(
+            verify_enveloped(twin_ids.as_bytes(), "_assert", &trusted),
+            Err(DsigError::Id("duplicate".into()))
+        );
         let sha1 = xml.replacen("xmldsig-more#rsa-sha256", "xmldsig-more#rsa-sha1", 1);
         assert!(matches!(
             verify_enveloped(sha1.as_bytes(), "_assert", &trusted),

@@ -714,7 +714,7 @@ async fn logout_response(
     )
 }
 
-fn check_logout_response(sim: &Simulator, query: &str, _now: OffsetDateTime) -> Result<(), String> {
+fn check_logout_response(sim: &Simulator, query: &str, now: OffsetDateTime) -> Result<(), String> {
     let q = split_query(query, MessageKind::Response).map_err(|e| e.to_string())?;
     let xml = q.inflate().map_err(|e| e.to_string())?;
     let root = inbound::parse(&xml).map_err(|e| e.to_string())?;
@@ -722,14 +722,27 @@ fn check_logout_response(sim: &Simulator, query: &str, _now: OffsetDateTime) -> 
         return Err("not a LogoutResponse".into());
     }
     let in_response_to = root.attr("InResponseTo").unwrap_or_default();
-    let x_account_type = sim
-        .state()
-        .logouts
-        .remove(in_response_to)
-        .ok_or("InResponseTo matches no LogoutRequest we sent")?;
+    let pending = sim.state().logouts.get(in_response_to).cloned();
+    let x_account_type = pending.ok_or("InResponseTo matches no LogoutRequest we sent")?;
     let partner = sim.partner(&x_account_type).ok_or("unknown partner")?;
     let keys: Vec<_> = partner.idp.certs.iter().map(|(_, k)| k.clone()).collect();
+    // Verify before consuming the pending logout, so a forged response cannot use it up.
     q.verify(&keys).map_err(|e| e.to_string())?;
+    let issuer = root
+        .children_named(ns::ASSERTION, "Issuer")
+        .next()
+        .map(|i| i.trimmed_text().to_owned());
+    if issuer.as_deref() != Some(partner.idp.entity_id.as_str()) {
+        return Err("Issuer is not the IdP".into());
+    }
+    let issued = root
+        .attr("IssueInstant")
+        .and_then(crate::saml::xml_time::parse)
+        .ok_or("no IssueInstant")?;
+    if (issued - now).abs() > time::Duration::minutes(5) {
+        return Err("IssueInstant is outside the allowed window".into());
+    }
+    sim.state().logouts.remove(in_response_to);
     let status = root
         .children_named(ns::PROTOCOL, "Status")
         .next()

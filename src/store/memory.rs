@@ -16,8 +16,6 @@ use crate::clock::Clock;
 
 /// Purge expired entries after this many writes, keeping memory bounded without a timer task.
 const PURGE_EVERY_WRITES: u64 = 1024;
-/// Events kept in memory (the Redis stream is bounded similarly).
-const MAX_EVENTS: usize = 100_000;
 
 type Expiring = (Vec<u8>, OffsetDateTime);
 
@@ -54,6 +52,11 @@ impl Maps {
         self.writes += 1;
         if self.writes.is_multiple_of(PURGE_EVERY_WRITES) {
             self.values.retain(|_, (_, e)| *e > now);
+            let values = &self.values;
+            for digests in self.user_sessions.values_mut() {
+                digests.retain(|d| values.contains_key(&(Kind::Session.as_str(), d.clone())));
+            }
+            self.user_sessions.retain(|_, d| !d.is_empty());
         }
         self.values
             .insert((kind.as_str(), key.to_owned()), (value.to_vec(), expires));
@@ -61,6 +64,7 @@ impl Maps {
 
     fn append_event(
         &mut self,
+        max_events: usize,
         kind: EventKind,
         change: &Change<'_>,
         mapping: &Mapping,
@@ -73,7 +77,7 @@ impl Maps {
             EventId(self.last_event.0, self.last_event.1 + 1)
         };
         self.last_event = id;
-        if self.events.len() >= MAX_EVENTS {
+        if self.events.len() >= max_events {
             self.events.pop_front();
         }
         self.events.push_back(Event {
@@ -96,6 +100,8 @@ impl Maps {
 pub struct MemoryStore {
     maps: Arc<Mutex<Maps>>,
     clock: Arc<dyn Clock>,
+    /// Events kept (like the Redis stream's bound).
+    max_events: usize,
 }
 
 impl MemoryStore {
@@ -104,7 +110,14 @@ impl MemoryStore {
         Self {
             maps: Arc::default(),
             clock,
+            max_events: usize::try_from(super::redis::DEFAULT_EVENT_LOG_MAX_LEN).unwrap_or(100_000),
         }
+    }
+
+    /// Sets how many events are kept.
+    pub fn with_event_log_max_len(mut self, max_len: u64) -> Self {
+        self.max_events = usize::try_from(max_len).unwrap_or(usize::MAX).max(1);
+        self
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Maps>, StoreError> {
@@ -208,16 +221,7 @@ impl MemoryStore {
     ) -> Result<(Option<Vec<u8>>, super::Replay), StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
-        let session = match session_digest {
-            Some(d) => match maps.values.get_mut(&(Kind::Session.as_str(), d.to_owned())) {
-                Some((value, expires)) if *expires > now => {
-                    *expires = now + idle;
-                    Some(value.clone())
-                }
-                _ => None,
-            },
-            None => None,
-        };
+        let session = session_digest.and_then(|d| maps.live(Kind::Session, d, now).cloned());
         if session.is_none() && passive {
             return Ok((None, super::Replay::NotRecorded));
         }
@@ -225,6 +229,12 @@ impl MemoryStore {
             return Ok((session, super::Replay::Seen));
         }
         maps.insert(Kind::RequestId, request_key, b"1", now + replay_ttl, now);
+        // Only an accepted request restarts the session's idle timer.
+        if let Some(d) = session_digest.filter(|_| session.is_some())
+            && let Some((_, expires)) = maps.values.get_mut(&(Kind::Session.as_str(), d.to_owned()))
+        {
+            *expires = now + idle;
+        }
         Ok((session, super::Replay::First))
     }
 
@@ -334,7 +344,7 @@ impl MemoryStore {
         maps.mappings
             .insert((site.clone(), uid.clone()), new.clone());
         maps.by_domain.insert((site, new.domain_id.clone()), uid);
-        maps.append_event(kind, change, &new, now);
+        maps.append_event(self.max_events, kind, change, &new, now);
         Ok(match kind {
             EventKind::Bound => BindOutcome::Created(new),
             _ => BindOutcome::Updated(new),
@@ -360,7 +370,7 @@ impl MemoryStore {
         if maps.by_domain.get(&rev) == Some(&key.1) {
             maps.by_domain.remove(&rev);
         }
-        maps.append_event(EventKind::Unbound, change, &old, now);
+        maps.append_event(self.max_events, EventKind::Unbound, change, &old, now);
         Ok(UnbindOutcome::Removed(old))
     }
 
@@ -369,19 +379,23 @@ impl MemoryStore {
         site: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+    ) -> Result<(Vec<(String, Mapping)>, Option<String>), StoreError> {
         let maps = self.lock()?;
         let start = match after {
             Some(a) => Bound::Excluded((site.to_owned(), a.to_owned())),
             None => Bound::Included((site.to_owned(), String::new())),
         };
-        Ok(maps
+        let rows: Vec<(String, Mapping)> = maps
             .mappings
             .range((start, Bound::Unbounded))
             .take_while(|((s, _), _)| s == site)
             .take(limit)
             .map(|((_, uid), m)| (uid.clone(), m.clone()))
-            .collect())
+            .collect();
+        let next = (rows.len() == limit)
+            .then(|| rows.last().map(|(u, _)| u.clone()))
+            .flatten();
+        Ok((rows, next))
     }
 
     pub(crate) async fn events_after(

@@ -290,13 +290,15 @@ impl Store {
         backend!(self, b => b.mapping_unbind(change, expected_domain).await)
     }
 
-    /// Mappings of a site in x_user_id order, strictly after `after`, at most `limit`.
+    /// Mappings of a site in x_user_id order, strictly after `after`, at most `limit`, and the
+    /// last x_user_id scanned when the page was full (where the next page starts; a mapping
+    /// removed while the page was read does not end the listing early).
     pub async fn list_mappings(
         &self,
         site: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+    ) -> Result<(Vec<(String, Mapping)>, Option<String>), StoreError> {
         backend!(self, b => b.mapping_list(site, after, limit.min(mappings::MAX_PAGE)).await)
     }
 

@@ -326,7 +326,7 @@ impl RedisStore {
         site: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(String, Mapping)>, StoreError> {
+    ) -> Result<(Vec<(String, Mapping)>, Option<String>), StoreError> {
         let mut conn = self.conn.clone();
         let [map, _, index, _] = self.mapping_keys(site);
         let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
@@ -342,8 +342,11 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         if uids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
+        let next = (uids.len() == limit)
+            .then(|| uids.last().cloned())
+            .flatten();
         let raws: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(&map)
             .arg(&uids)
@@ -357,7 +360,7 @@ impl RedisStore {
                 out.push((uid, parse_mapping(&raw)?));
             }
         }
-        Ok(out)
+        Ok((out, next))
     }
 
     pub(crate) async fn events_after(
@@ -365,6 +368,10 @@ impl RedisStore {
         after: Option<EventId>,
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
+        // Nothing can follow the largest id (and Redis refuses an exclusive range starting there).
+        if after == Some(EventId(u64::MAX, u64::MAX)) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.conn.clone();
         let [.., events] = self.mapping_keys("");
         let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));

@@ -283,6 +283,62 @@ async fn replay_changes_nothing(b: Backend) {
 }
 both_backends!(replay_changes_nothing);
 
+async fn replay_signed_over_json_changes_nothing(b: Backend) {
+    // With the JSON-bytes reading of the signature the Base64 text's surroundings are unsigned:
+    // neither appended whitespace nor a plain replay may bind again.
+    let env = TestEnv::new(b).await;
+    let (body, _) = notification(&env, &bind("json-signed", "dom-j"), Over::Json);
+    continue_url(&env.post_form(URL, &body, None).await);
+    assert_eq!(
+        env.api("DELETE", "/api/v1/sites/cn/mappings/json-signed", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let before = env.snapshot().await;
+    let padded = body.replacen("&SigAlg=", "+&SigAlg=", 1);
+    let res = env.post_form(URL, &padded, None).await;
+    assert_eq!(
+        (res.status, res.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "notification_malformed")
+    );
+    assert_eq!(env.snapshot().await, before);
+    assert_eq!(
+        env.post_form(URL, &body, None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        env.api("GET", "/api/v1/sites/cn/mappings/json-signed", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+both_backends!(replay_signed_over_json_changes_nothing);
+
+async fn continuation_expires(b: Backend) {
+    let env = TestEnv::new(b).await;
+    let cookie = env
+        .login(json!({"x_user_id": "late", "service": "https://activity.sp.test/late"}))
+        .await;
+    let (body, _) = notification(&env, &bind("late", "dom-late"), Over::Base64);
+    let next = continue_url(&env.post_form(URL, &body, None).await);
+    env.clock.advance(time::Duration::minutes(6));
+    assert_eq!(
+        env.get(&next, Some(&cookie)).await.location(),
+        PARTNER_LANDING
+    );
+    // A continuation is for its own site only.
+    let (body, _) = notification(&env, &bind("late", "dom-late"), Over::Json);
+    let next = continue_url(&env.post_form(URL, &body, None).await);
+    let other_site = next.replace("/huawei/cn/", "/huawei/intl/");
+    assert_eq!(
+        env.get(&other_site, Some(&cookie)).await.location(),
+        PARTNER_LANDING
+    );
+}
+both_backends!(continuation_expires);
+
 async fn conflicts_and_unbinds(b: Backend) {
     let env = TestEnv::new(b).await;
     assert_eq!(

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
+use crate::both_backends;
 use crate::support::*;
 
 const SP2_ENTITY: &str = "https://sp2.test/";
@@ -113,9 +114,8 @@ async fn head_requests_consume_nothing() {
     );
 }
 
-#[tokio::test]
-async fn passive_request_without_session_writes_nothing() {
-    let env = TestEnv::new(Backend::Memory).await;
+async fn passive_request_without_session_writes_nothing(b: Backend) {
+    let env = TestEnv::new(b).await;
     let spec = env.authn();
     let passive = signed_query(
         &env.sp.key,
@@ -140,6 +140,7 @@ async fn passive_request_without_session_writes_nothing() {
         StatusCode::OK
     );
 }
+both_backends!(passive_request_without_session_writes_nothing);
 
 #[tokio::test]
 async fn issuer_format_must_be_entity() {
@@ -260,4 +261,85 @@ async fn redis_holds_digests_not_secrets() {
         );
     }
     assert!(dump.contains(&sso_bridge::random::token_digest(&cookie)));
+}
+
+async fn refused_request_does_not_refresh_the_session(b: Backend) {
+    // A replayed request is refused before it can restart the session's idle timer, and leaves
+    // the store as it was. (The timer itself is checked on the memory clock here and with PTTL in
+    // `redis_replay_does_not_restart_the_idle_timer`.)
+    let mut o = EnvOptions::new(b);
+    o.edit = Some(Box::new(|c: String| {
+        format!("{c}\n[sessions]\nidle_timeout_secs = 60\n")
+    }));
+    let env = TestEnv::with(o).await;
+    let cookie = env.login(json!({"x_user_id": "u"})).await;
+    let q = env.signed(&env.authn(), None);
+    assert_eq!(
+        env.get(&format!("/saml/sso?{q}"), Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    env.clock.advance(time::Duration::seconds(30));
+    let before = env.snapshot().await;
+    let replay = env.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    assert_eq!(replay.error_code(), "replayed_request");
+    assert_eq!(env.snapshot().await, before);
+    if b == Backend::Memory {
+        env.clock.advance(time::Duration::seconds(31));
+        let res = env
+            .get(
+                &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::FOUND,
+            "the replay must not have restarted the idle timer"
+        );
+    }
+}
+both_backends!(refused_request_does_not_refresh_the_session);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_replay_does_not_restart_the_idle_timer() {
+    let env = TestEnv::new(Backend::Redis).await;
+    let cookie = env.login(json!({"x_user_id": "u"})).await;
+    let key = format!(
+        "{}:session:{}",
+        env.prefix,
+        sso_bridge::random::token_digest(&cookie)
+    );
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let q = env.signed(&env.authn(), None);
+    assert_eq!(
+        env.get(&format!("/saml/sso?{q}"), Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    let before: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.get(&format!("/saml/sso?{q}"), Some(&cookie))
+            .await
+            .error_code(),
+        "replayed_request"
+    );
+    let after: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        after <= before,
+        "replay restarted the idle timer: {before} -> {after}"
+    );
+    assert!(after < 1800 * 1000 - 1000);
 }

@@ -154,6 +154,25 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
             signed_query(&env.sp.key, &env.authn().xml(), None),
             "not_logout_request",
         ),
+        (
+            signed_query(
+                &env.sp.key,
+                &logout_request(&env, "_lo6", Some(&index), Some(&slo)).replace(
+                    &sso_bridge::saml::xml_time::format(env.now()),
+                    &sso_bridge::saml::xml_time::format(env.now() - time::Duration::hours(1)),
+                ),
+                None,
+            ),
+            "stale_request",
+        ),
+        (
+            signed_query(
+                &env.sp.key,
+                &logout_request(&env, "_lo7", Some(&index), Some(&slo)),
+                Some(&"r".repeat(81)),
+            ),
+            "relay_state_too_long",
+        ),
     ] {
         let res = env.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
         assert_eq!(

@@ -213,6 +213,41 @@ async fn listing_pages_in_order(b: Backend) {
         }
     }
     assert_eq!(seen, ids);
+    // Unbinding takes the user out of the listing index too: pages still cover everyone else.
+    let removed = ids.remove(5);
+    assert_eq!(
+        env.api("DELETE", &path(&removed), None).await.status,
+        StatusCode::OK
+    );
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/api/v1/sites/cn/mappings?limit=5&cursor={c}"),
+            None => "/api/v1/sites/cn/mappings?limit=5".into(),
+        };
+        let page = env.api("GET", &uri, None).await.json();
+        seen.extend(
+            page["mappings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["x_user_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let res = env
+        .api(
+            "GET",
+            "/api/v1/sites/cn/mappings?domain_id=dom-1&limit=0",
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     for bad in [
         "limit=0",
         "limit=1001",

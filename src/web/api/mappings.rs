@@ -118,6 +118,15 @@ pub async fn list(
     let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
     let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
     let page = match q.domain_id {
+        // A reverse lookup answers 0 or 1 mapping; a limit is still checked like the listing's.
+        Some(_) if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "limit: must be between 1 and 1000",
+                &request_id,
+            ));
+        }
         Some(domain_id) => match bridge.mapping_for_domain(&site, &domain_id).await {
             Ok(view) => MappingPage {
                 mappings: vec![view],
