@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::http_client;
 use crate::random;
 use crate::web::error::html_response;
-use crate::web::huawei::redirect;
 use crate::web::pages::{self, Lang, escape};
+use crate::web::redirect;
 
 /// A demo user: (x_user_id, account name, display name, e-mail, mobile).
 pub const USERS: [(&str, &str, &str, &str, &str); 3] = [

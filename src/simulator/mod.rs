@@ -202,7 +202,7 @@ fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 fn redirect(location: &str) -> Response {
-    crate::web::huawei::redirect(StatusCode::FOUND, location)
+    crate::web::redirect(StatusCode::FOUND, location)
 }
 
 async fn index(headers: HeaderMap) -> Response {

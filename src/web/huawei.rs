@@ -5,31 +5,18 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
 
 use super::AppState;
 use super::cookies;
 use super::error::PageError;
 use super::pages::Lang;
+use super::redirect;
 use super::request_id::RequestId;
 use super::status::not_found;
 use crate::bind_notification::NotificationError;
 use crate::flow::FlowError;
-
-/// A redirect that is never cached.
-pub fn redirect(status: StatusCode, location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            let mut res = status.into_response();
-            res.headers_mut().insert(header::LOCATION, v);
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
 
 /// `POST /huawei/{site}/bind-result`: verify and apply, then 303 to the GET step. Does not read
 /// cookies: a SameSite=Lax cookie is not sent with Huawei's cross-site POST.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 
 use crate::flow::Bridge;
@@ -44,6 +45,22 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(bridge)
+}
+
+/// A redirect that is never cached.
+pub fn redirect(status: axum::http::StatusCode, location: &str) -> axum::response::Response {
+    match axum::http::HeaderValue::from_str(location) {
+        Ok(v) => {
+            let mut res = status.into_response();
+            res.headers_mut().insert(axum::http::header::LOCATION, v);
+            res.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// HEAD on a route whose GET consumes something (a ticket, a request ID, a session): link

@@ -3,8 +3,8 @@
 
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::AppState;
@@ -43,7 +43,10 @@ pub async fn start(
     let (cookie, mut res) = match outcome {
         StartOutcome::ToHuawei { session, location } => {
             tracing::info!("session opened; sending browser to Huawei");
-            (session.cookie, redirect(&location))
+            (
+                session.cookie,
+                super::redirect(StatusCode::FOUND, &location),
+            )
         }
         StartOutcome::Answer { session, post } => {
             tracing::info!("session opened; answering resumed request");
@@ -81,22 +84,9 @@ pub async fn saml_sso(
         }
         SsoOutcome::ToPartnerLogin { location } => {
             tracing::info!("no session; AuthnRequest parked for partner login");
-            redirect(&location)
+            super::redirect(StatusCode::FOUND, &location)
         }
     })
-}
-
-fn redirect(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            let mut res = StatusCode::FOUND.into_response();
-            res.headers_mut().insert(header::LOCATION, v);
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
 }
 
 fn auto_post(lang: Lang, post: &AutoPost) -> Response {

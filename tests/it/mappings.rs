@@ -178,6 +178,30 @@ async fn concurrent_binds_of_one_domain_have_one_winner(b: Backend) {
 }
 both_backends!(concurrent_binds_of_one_domain_have_one_winner);
 
+/// Every x_user_id of site `cn`, page by page.
+async fn list_all(env: &TestEnv, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/api/v1/sites/cn/mappings?limit={limit}&cursor={c}"),
+            None => format!("/api/v1/sites/cn/mappings?limit={limit}"),
+        };
+        let page = env.api("GET", &uri, None).await.json();
+        seen.extend(
+            page["mappings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["x_user_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
 async fn listing_pages_in_order(b: Backend) {
     let env = TestEnv::new(b).await;
     let mut ids: Vec<String> = (0..23).map(|i| format!("u{i:02}")).collect();
@@ -192,26 +216,7 @@ async fn listing_pages_in_order(b: Backend) {
         );
     }
     ids.sort();
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10 {
-        let uri = match &cursor {
-            Some(c) => format!("/api/v1/sites/cn/mappings?limit=10&cursor={c}"),
-            None => "/api/v1/sites/cn/mappings?limit=10".into(),
-        };
-        let page = env.api("GET", &uri, None).await.json();
-        seen.extend(
-            page["mappings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["x_user_id"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = list_all(&env, 10).await;
     assert_eq!(seen, ids);
     // Unbinding takes the user out of the listing index too: pages still cover everyone else.
     let removed = ids.remove(5);
@@ -219,26 +224,7 @@ async fn listing_pages_in_order(b: Backend) {
         env.api("DELETE", &path(&removed), None).await.status,
         StatusCode::OK
     );
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let uri = match &cursor {
-            Some(c) => format!("/api/v1/sites/cn/mappings?limit=5&cursor={c}"),
-            None => "/api/v1/sites/cn/mappings?limit=5".into(),
-        };
-        let page = env.api("GET", &uri, None).await.json();
-        seen.extend(
-            page["mappings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["x_user_id"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = list_all(&env, 5).await;
     assert_eq!(seen, ids);
     let res = env
         .api(
