@@ -171,12 +171,7 @@ async fn issuer_format_must_be_entity() {
 async fn csp_allows_exactly_the_inline_script() {
     let env = TestEnv::new(Backend::Memory).await;
     let cookie = env.login(json!({"x_user_id": "u"})).await;
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     let start = res.body.find("<script>").unwrap() + 8;
     let end = res.body[start..].find("</script>").unwrap() + start;
     let hash = STANDARD.encode(openssl::sha::sha256(&res.body.as_bytes()[start..end]));
@@ -217,21 +212,11 @@ async fn redis_idle_timeout_is_refreshed_by_use() {
     let cookie = env.login(json!({"x_user_id": "u"})).await;
     for _ in 0..2 {
         tokio::time::sleep(StdDuration::from_millis(1200)).await;
-        let res = env
-            .get(
-                &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-                Some(&cookie),
-            )
-            .await;
+        let res = env.fresh_sso(Some(&cookie)).await;
         assert_eq!(res.status, StatusCode::OK, "used within the idle timeout");
     }
     tokio::time::sleep(StdDuration::from_millis(3100)).await;
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     assert_eq!(
         res.status,
         StatusCode::FOUND,
@@ -246,12 +231,7 @@ async fn redis_holds_digests_not_secrets() {
     let ticket = ticket_url.rsplit('=').next().unwrap().to_owned();
     let res = env.get(&ticket_url, None).await;
     let cookie = res.session_cookie().unwrap();
-    let parked = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            None,
-        )
-        .await;
+    let parked = env.fresh_sso(None).await;
     let state = query_param(&parked.location(), "resume").unwrap();
     let dump = redis_snapshot(&env.prefix).await.join("\n");
     for secret in [&ticket, &cookie, &state] {
@@ -287,12 +267,7 @@ async fn refused_request_does_not_refresh_the_session(b: Backend) {
     assert_eq!(env.snapshot().await, before);
     if b == Backend::Memory {
         env.clock.advance(time::Duration::seconds(31));
-        let res = env
-            .get(
-                &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-                Some(&cookie),
-            )
-            .await;
+        let res = env.fresh_sso(Some(&cookie)).await;
         assert_eq!(
             res.status,
             StatusCode::FOUND,

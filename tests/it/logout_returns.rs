@@ -30,26 +30,14 @@ fn logout_request(
 /// Logs in and gets one assertion; returns (cookie, SessionIndex).
 async fn session_with_index(env: &TestEnv, user: &str) -> (String, String) {
     let cookie = env.login(json!({"x_user_id": user})).await;
-    let (xml, _) = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await
-        .saml_post();
+    let (xml, _) = env.fresh_sso(Some(&cookie)).await.saml_post();
     let start = xml.find("SessionIndex=\"").unwrap() + 14;
     let end = xml[start..].find('"').unwrap() + start;
     (cookie, xml[start..end].to_owned())
 }
 
 async fn is_alive(env: &TestEnv, cookie: &str) -> bool {
-    env.get(
-        &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-        Some(cookie),
-    )
-    .await
-    .status
-        == StatusCode::OK
+    env.fresh_sso(Some(cookie)).await.status == StatusCode::OK
 }
 
 async fn logout_request_ends_the_session_and_answers(b: Backend) {

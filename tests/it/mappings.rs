@@ -421,20 +421,10 @@ async fn ending_a_users_sessions(b: Backend) {
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json(), json!({"ended": 2}));
     for cookie in [&first, &second] {
-        let parked = env
-            .get(
-                &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-                Some(cookie),
-            )
-            .await;
+        let parked = env.fresh_sso(Some(cookie)).await;
         assert_eq!(parked.status, StatusCode::FOUND, "session must be gone");
     }
-    let answered = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&other),
-        )
-        .await;
+    let answered = env.fresh_sso(Some(&other)).await;
     assert_eq!(answered.status, StatusCode::OK);
     assert_eq!(
         env.api("DELETE", "/api/v1/users/leaving/sessions", None)

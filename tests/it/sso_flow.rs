@@ -146,12 +146,7 @@ async fn login_then_sso(b: Backend) {
     );
 
     // A second jump in the same session gets a new NameID.
-    let res2 = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res2 = env.fresh_sso(Some(&cookie)).await;
     let (xml2, relay2) = res2.saml_post();
     assert_eq!(relay2, None);
     let a2 = inbound::parse(xml2.as_bytes()).unwrap();
@@ -210,12 +205,7 @@ both_backends!(request_without_session_is_parked_and_resumed);
 
 async fn resume_expires(b: Backend) {
     let env = TestEnv::new(b).await;
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            None,
-        )
-        .await;
+    let res = env.fresh_sso(None).await;
     let resume = query_param(&res.location(), "resume").unwrap();
     // The partner creates the ticket just before the parked request (600 s) expires, and the
     // browser arrives just after: the ticket is valid, the request it resumes is not.
@@ -329,19 +319,9 @@ async fn new_login_replaces_the_old_session(b: Backend) {
     let new = res.session_cookie().unwrap();
     assert_ne!(old, new);
     // The old session is gone: a request with it is parked for login instead of answered.
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&old),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&old)).await;
     assert_eq!(res.status, StatusCode::FOUND);
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&new),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&new)).await;
     assert!(res.saml_post().0.contains(">second<"));
 }
 both_backends!(new_login_replaces_the_old_session);
@@ -350,12 +330,7 @@ async fn session_absolute_timeout(b: Backend) {
     let env = TestEnv::new(b).await;
     let cookie = env.login(json!({"x_user_id": "u"})).await;
     env.clock.advance(Duration::hours(8) + Duration::seconds(1));
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     assert_eq!(res.status, StatusCode::FOUND);
     assert!(res.location().starts_with(PARTNER_LOGIN));
 }
@@ -367,24 +342,14 @@ async fn session_idle_timeout() {
     let env = TestEnv::new(Backend::Memory).await;
     let cookie = env.login(json!({"x_user_id": "u"})).await;
     env.clock.advance(Duration::minutes(29));
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     assert_eq!(
         res.status,
         StatusCode::OK,
         "activity restarts the idle timer"
     );
     env.clock.advance(Duration::minutes(31));
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     assert_eq!(res.status, StatusCode::FOUND);
 }
 

@@ -397,6 +397,15 @@ impl TestEnv {
         call(&self.router, get_request(uri, cookie, None)).await
     }
 
+    /// Sends a new, validly signed AuthnRequest (fresh ID) with an optional session cookie.
+    pub async fn fresh_sso(&self, cookie: Option<&str>) -> TestResponse {
+        self.get(
+            &format!("/saml/sso?{}", self.signed(&self.authn(), None)),
+            cookie,
+        )
+        .await
+    }
+
     pub async fn get_lang(&self, uri: &str, lang: &str) -> TestResponse {
         call(&self.router, get_request(uri, None, Some(lang))).await
     }

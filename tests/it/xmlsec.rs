@@ -30,12 +30,7 @@ async fn response_for(env: &TestEnv, user: &str) -> String {
     let cookie = env
         .login(json!({"x_user_id": user, "email": "x&y@example.com"}))
         .await;
-    let res = env
-        .get(
-            &format!("/saml/sso?{}", env.signed(&env.authn(), None)),
-            Some(&cookie),
-        )
-        .await;
+    let res = env.fresh_sso(Some(&cookie)).await;
     res.saml_post().0
 }
 
