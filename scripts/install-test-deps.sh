@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite needs, only those missing:
 #   xmlsec1 (independent signature verifier; pysaml2 calls it too), redis-server (+ redis-cli),
 #   python3-venv (for the pysaml2 peer) when `python3 -m venv` does not work,
-#   chromium + chromium-driver (the end-to-end browser tests; Debian's, never a downloaded one).
+#   chromium + chromium-driver (the end-to-end browser tests; Debian's, never a downloaded one),
+#   fonts-wqy-zenhei (Chinese text in their screenshots).
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+# CJK glyphs for the Chinese pages in the browser screenshots.
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-zenhei)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0

@@ -135,6 +135,12 @@ struct SessionsFile {
     absolute_timeout_secs: u32,
     #[serde(default = "default_pending")]
     pending_request_ttl_secs: u32,
+    #[serde(default = "default_true")]
+    first_login_confirmation: bool,
+    #[serde(default = "default_jump_window")]
+    jump_window_secs: u32,
+    #[serde(default = "default_bind_window")]
+    bind_window_secs: u32,
 }
 
 impl Default for SessionsFile {
@@ -144,6 +150,9 @@ impl Default for SessionsFile {
             idle_timeout_secs: default_idle(),
             absolute_timeout_secs: default_absolute(),
             pending_request_ttl_secs: default_pending(),
+            first_login_confirmation: true,
+            jump_window_secs: default_jump_window(),
+            bind_window_secs: default_bind_window(),
         }
     }
 }
@@ -159,6 +168,15 @@ fn default_absolute() -> u32 {
 }
 fn default_pending() -> u32 {
     600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_jump_window() -> u32 {
+    300
+}
+fn default_bind_window() -> u32 {
+    1800
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +253,12 @@ pub struct Lifetimes {
     pub session_absolute: Duration,
     /// Parked AuthnRequest waiting for the partner login.
     pub pending_request: Duration,
+    /// How long after the bridge sent a browser to Huawei an AuthnRequest in that session is
+    /// answered without asking the customer (A23).
+    pub jump_window: Duration,
+    /// How long after an assertion Huawei's bind-result notification may change the mapping
+    /// of that session's user (A15).
+    pub bind_window: Duration,
 }
 
 /// One Huawei site (e.g. China, International).
@@ -266,6 +290,16 @@ impl AsRef<ServiceProvider> for Site {
     }
 }
 
+/// The demo's fixed partner API key. It is published (README, demo banner), so only the demo
+/// accepts it: a configured bridge refuses its hash at load, and the API refuses the key itself
+/// unless [`Settings::accepts_demo_key`] is set.
+pub const DEMO_API_KEY: &str = "demo-partner-api-key-change-me";
+
+/// True when `hash` is the SHA-256 of [`DEMO_API_KEY`].
+pub fn is_demo_key_hash(hash: &[u8; 32]) -> bool {
+    openssl::memcmp::eq(hash, &sha256(DEMO_API_KEY.as_bytes()))
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -283,6 +317,8 @@ pub struct Settings {
     pub key_prefix: String,
     /// Lifetimes.
     pub lifetimes: Lifetimes,
+    /// Ask a customer without a mapping to confirm who they are before the first jump (A16).
+    pub first_login_confirmation: bool,
     /// Partner platform login page (receives `resume=`).
     pub partner_login_url: Url,
     /// Where a bind-result notification ends when the browser has no matching session.
@@ -293,6 +329,8 @@ pub struct Settings {
     pub event_log_max_len: u64,
     /// SHA-256 hashes of accepted partner API keys.
     pub api_key_hashes: Vec<[u8; 32]>,
+    /// Only the demo sets this: the API then accepts [`DEMO_API_KEY`].
+    pub accepts_demo_key: bool,
     /// Sites, the first is the default.
     pub sites: Vec<Site>,
     /// Non-fatal findings to log at start-up.
@@ -349,8 +387,25 @@ impl Settings {
     }
 
     /// The embedded default: dev mode on `listen`, in-memory store, a freshly generated key, the
-    /// China site with Huawei's shipped metadata, and the given API key.
+    /// China site with Huawei's shipped metadata, and the given API key (never the demo's).
     pub fn embedded(listen: SocketAddr, api_key: &str) -> Result<Self, ConfigError> {
+        if api_key == DEMO_API_KEY {
+            return Err(err(
+                "SSO_BRIDGE_DEV_API_KEY",
+                "is the published demo key; choose a key of your own (at least 16 characters)",
+            ));
+        }
+        Self::embedded_with(listen, api_key)
+    }
+
+    /// The demo's settings: the embedded default with the published demo API key.
+    pub fn demo(listen: SocketAddr) -> Result<Self, ConfigError> {
+        let mut s = Self::embedded_with(listen, DEMO_API_KEY)?;
+        s.accepts_demo_key = true;
+        Ok(s)
+    }
+
+    fn embedded_with(listen: SocketAddr, api_key: &str) -> Result<Self, ConfigError> {
         let public_url = format!("http://{listen}");
         let (key, cert) =
             keys::generate(2048, 3650, "sso-bridge dev").map_err(|e| err("idp.key_file", e))?;
@@ -374,11 +429,13 @@ impl Settings {
             backend: Backend::Memory,
             key_prefix: default_key_prefix(),
             lifetimes: lifetimes(&SessionsFile::default()),
+            first_login_confirmation: true,
             partner_login_url: url(&format!("{public_url}/"), "partner.login_url")?,
             partner_landing_url: url(&format!("{public_url}/"), "partner.landing_url")?,
             partner_logout_url: url(&format!("{public_url}/"), "partner.logout_url")?,
             event_log_max_len: default_event_log_max_len(),
             api_key_hashes: vec![sha256(api_key.as_bytes())],
+            accepts_demo_key: false,
             sites: vec![Site {
                 name: "cn".into(),
                 x_account_type: "sso-bridge-dev".into(),
@@ -409,6 +466,8 @@ fn lifetimes(s: &SessionsFile) -> Lifetimes {
         session_idle: secs(s.idle_timeout_secs),
         session_absolute: secs(s.absolute_timeout_secs),
         pending_request: secs(s.pending_request_ttl_secs),
+        jump_window: secs(s.jump_window_secs),
+        bind_window: secs(s.bind_window_secs),
     }
 }
 
@@ -591,6 +650,18 @@ fn from_file(
             "must be between 60 and 3600 seconds",
         ));
     }
+    if !(10..=3600).contains(&s.jump_window_secs) {
+        return Err(err(
+            "sessions.jump_window_secs",
+            "must be between 10 and 3600 seconds",
+        ));
+    }
+    if !(60..=86_400).contains(&s.bind_window_secs) {
+        return Err(err(
+            "sessions.bind_window_secs",
+            "must be between 60 and 86400 seconds",
+        ));
+    }
 
     let login_raw = f.partner.login_url.ok_or_else(|| {
         err(
@@ -617,12 +688,20 @@ fn from_file(
     }
     let mut api_key_hashes = Vec::new();
     for (i, h) in f.partner.api_key_sha256.iter().enumerate() {
-        api_key_hashes.push(parse_sha256_hex(h).ok_or_else(|| {
+        let key = format!("partner.api_key_sha256[{i}]");
+        let hash = parse_sha256_hex(h).ok_or_else(|| {
             err(
-                format!("partner.api_key_sha256[{i}]"),
+                &key,
                 "must be 64 hex characters (`sso-bridge hash-api-key` prints one)",
             )
-        })?);
+        })?;
+        if is_demo_key_hash(&hash) {
+            return Err(err(
+                key,
+                "is the hash of the published demo key; generate a key of your own and put the output of `sso-bridge hash-api-key` here",
+            ));
+        }
+        api_key_hashes.push(hash);
     }
     if api_key_hashes.is_empty() {
         warnings.push(
@@ -650,11 +729,13 @@ fn from_file(
         backend,
         key_prefix: f.store.key_prefix,
         lifetimes: lifetimes(&f.sessions),
+        first_login_confirmation: f.sessions.first_login_confirmation,
         partner_login_url,
         partner_landing_url,
         partner_logout_url,
         event_log_max_len: f.store.event_log_max_len,
         api_key_hashes,
+        accepts_demo_key: false,
         sites,
         warnings,
     })

@@ -1,6 +1,9 @@
 //! Partner-supplied fields, checked against Huawei's rules (spec §4 attribute table, §10.1) once,
 //! at the edge, and carried as checked types afterwards.
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::props::{GeneralCategory, GeneralCategoryGroup, WhiteSpace};
+use icu_properties::{CodePointMapData, CodePointSetData};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -24,8 +27,10 @@ fn is_control(c: char) -> bool {
     c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}'
 }
 
-/// The partner platform's user id (`xUserId` = `xAccountId`): any Unicode text of 1 to 128
-/// characters without control characters (Huawei's `xaccount_id` limit, §10.1).
+/// The partner platform's user id (`xUserId` = `xAccountId`): 1 to 128 characters (Huawei's
+/// `xaccount_id` limit, §10.1) of any script, but never one that can look like another id (A21):
+/// no white space at either end, no control (Cc) or format (Cf) characters (bidi overrides,
+/// zero-width joiners, soft hyphens), and in Unicode NFC, so `é` typed two ways is one id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct XUserId(String);
@@ -37,9 +42,7 @@ impl XUserId {
         if n == 0 || n > 128 {
             return fail("x_user_id", "must be 1 to 128 characters");
         }
-        if s.chars().any(is_control) {
-            return fail("x_user_id", "must not contain control characters");
-        }
+        check_unambiguous("x_user_id", s)?;
         Ok(Self(s.to_owned()))
     }
 
@@ -47,6 +50,42 @@ impl XUserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Refuses text that renders like other text (A21): white space at either end, control and
+/// format characters anywhere, and text not in NFC. Used for identifiers and for names shown
+/// to people on confirmation pages.
+fn check_unambiguous(field: &'static str, s: &str) -> Result<(), FieldError> {
+    let white = CodePointSetData::new::<WhiteSpace>();
+    let edge = |c: Option<char>| c.is_some_and(|c| white.contains(c));
+    if edge(s.chars().next()) || edge(s.chars().next_back()) {
+        return fail(field, "must not start or end with white space");
+    }
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let hidden = GeneralCategoryGroup::Control.union(GeneralCategoryGroup::Format);
+    if s.chars()
+        .any(|c| is_control(c) || hidden.contains(category.get(c)))
+    {
+        return fail(
+            field,
+            "must not contain control or invisible format characters (such as bidi overrides or zero-width characters)",
+        );
+    }
+    if !ComposingNormalizerBorrowed::new_nfc().is_normalized(s) {
+        return fail(field, "must be in Unicode normalization form C (NFC)");
+    }
+    Ok(())
+}
+
+/// A name the partner gives for a user, shown only to that user on the confirmation page (never
+/// sent to Huawei, never logged): 1 to 64 characters, unambiguous like an id.
+pub fn display_name(s: &str) -> Result<String, FieldError> {
+    let n = s.chars().count();
+    if n == 0 || n > 64 {
+        return fail("display_name", "must be 1 to 64 characters");
+    }
+    check_unambiguous("display_name", s)?;
+    Ok(s.to_owned())
 }
 
 /// E-mail as Huawei checks it (spec §4): at most 64 characters, a dot-atom local part and a
@@ -168,12 +207,45 @@ mod tests {
     fn x_user_id_rules() {
         assert!(XUserId::parse("u1").is_ok());
         assert!(XUserId::parse("用户<&>]]><!---->").is_ok());
+        assert!(XUserId::parse("a b").is_ok(), "inner spaces are fine");
+        assert!(XUserId::parse("li.lei@example.com").is_ok());
         assert!(XUserId::parse(&"字".repeat(128)).is_ok());
         assert!(XUserId::parse(&"字".repeat(129)).is_err());
         assert!(XUserId::parse("").is_err());
         for bad in ["a\u{0}b", "a\nb", "a\u{7f}", "a\u{85}", "\u{FFFE}"] {
             assert!(XUserId::parse(bad).is_err(), "{bad:?}");
         }
+        let rule = |s: &str| XUserId::parse(s).unwrap_err().rule;
+        // White space at either end, including non-ASCII spaces.
+        for bad in [" u1", "u1 ", "u1\t", "\u{3000}u1", "u1\u{A0}", "\u{2003}"] {
+            assert!(rule(bad).contains("white space"), "{bad:?}");
+        }
+        // Bidi overrides and isolates, zero-width characters, BOM, soft hyphen, tags (all Cf).
+        for bad in [
+            "admin\u{202E}moc.evil",
+            "a\u{2066}b",
+            "zero\u{200B}width",
+            "a\u{200D}b",
+            "\u{FEFF}u1",
+            "soft\u{AD}hyphen",
+            "tag\u{E0041}",
+        ] {
+            assert!(rule(bad).contains("format characters"), "{bad:?}");
+        }
+        // "é" as e + combining acute is not NFC; the precomposed form is.
+        assert!(rule("caf\u{65}\u{301}").contains("NFC"));
+        assert!(XUserId::parse("caf\u{E9}").is_ok());
+        // Hangul jamo sequences compose under NFC.
+        assert!(rule("\u{1100}\u{1161}").contains("NFC"));
+    }
+
+    #[test]
+    fn display_name_rules() {
+        assert!(display_name("张三 Zhang San").is_ok());
+        assert!(display_name("").is_err());
+        assert!(display_name(&"名".repeat(65)).is_err());
+        assert!(display_name("Zhang\u{202E}naS").is_err());
+        assert!(display_name(" Zhang").is_err());
     }
 
     #[test]

@@ -24,8 +24,7 @@ use crate::simulator::{self, PartnerLink, Simulator, SimulatorConfig};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 
-/// The demo's fixed partner API key (printed; dev only).
-pub const DEMO_API_KEY: &str = "demo-partner-api-key-change-me";
+pub use crate::config::DEMO_API_KEY;
 /// The demo partner's xAccountType.
 pub const DEMO_X_ACCOUNT_TYPE: &str = "demo-partner";
 
@@ -132,7 +131,7 @@ fn demo_settings(
     ticket_ttl: Option<u32>,
 ) -> Result<Settings, String> {
     let url = |s: String| Url::parse(&s).map_err(|e| e.to_string());
-    let mut settings = Settings::embedded(bridge, DEMO_API_KEY).map_err(|e| e.to_string())?;
+    let mut settings = Settings::demo(bridge).map_err(|e| e.to_string())?;
     settings.partner_login_url = url(format!("{partner_url}/login"))?;
     settings.partner_landing_url = url(format!("{partner_url}/"))?;
     settings.partner_logout_url = url(format!("{partner_url}/"))?;

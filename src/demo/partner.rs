@@ -79,8 +79,10 @@ impl PartnerDemo {
 
     /// Creates a login ticket through the partner API; returns the URL to send the browser to.
     async fn ticket(&self, user: usize, resume: Option<&str>) -> Result<String, String> {
-        let (x_user_id, name, _, email, mobile) = USERS.get(user).ok_or("no such user")?;
-        let mut body = serde_json::json!({"x_user_id": x_user_id, "name": name, "email": email, "mobile": mobile});
+        let (x_user_id, name, display_name, email, mobile) =
+            USERS.get(user).ok_or("no such user")?;
+        let mut body = serde_json::json!({"x_user_id": x_user_id, "name": name, "display_name": display_name,
+                                          "email": email, "mobile": mobile});
         if let Some(r) = resume {
             body["resume"] = serde_json::Value::from(r);
         }

@@ -1,21 +1,31 @@
 //! Huawei's bind-result notification (spec §5), delivered by the customer's browser as a
-//! cross-site form POST. The POST is authenticated by its signature alone (a SameSite=Lax
-//! cookie is not sent with it); it records the result, then hands over to a same-site GET step
-//! that may read the session to pick where the browser goes.
+//! cross-site form POST, and the rule that ties it to this bridge (A15).
+//!
+//! Huawei signs only `{domainName, domainId, xUserId, bindAction}` with one key for all partners;
+//! nothing in it names this partner, the browser or a time, and it passes through end users'
+//! browsers. So the signature proves Huawei said it, not that it is about a jump this bridge
+//! made. The POST therefore only verifies and parks the notification; the same-site GET step
+//! that follows (which carries the SameSite=Lax session cookie) applies it only when the browser
+//! holds a live session of the same site and `xUserId` in which the bridge issued an assertion
+//! within the bind window (the pending jump), and consumes that jump atomically with the mapping
+//! change. Anything else changes no mapping and is kept as an `unconfirmed` event for the partner
+//! to review. This replaces a content-digest replay memory, which both let old notifications
+//! through after it expired and dropped a legitimate bind → unbind → bind of one account.
 
 use time::Duration;
 
 use super::{Bridge, FlowError, unix};
 use crate::bind_notification::{self, BindAction, BindForm};
-use crate::fields::XUserId;
 use crate::random;
-use crate::store::{BindOutcome, Change, Continuation, MappingSource, UnbindOutcome};
+use crate::store::mappings::UnconfirmedReason;
+use crate::store::{BindOutcome, Change, Continuation, MappingSource, UnbindOutcome, Unconfirmed};
 
-/// How long a processed notification is remembered, so that a replay changes nothing even
-/// after later changes to the mapping.
-const NOTIFICATION_MEMORY: Duration = Duration::days(30);
 /// How long the GET step may follow the POST.
 const CONTINUATION_TTL: Duration = Duration::minutes(5);
+/// How long an unconfirmed notification is remembered so that posting it again adds no second
+/// event. Kept because one captured notification could otherwise be posted endlessly, each copy
+/// pushing a real event out of the bounded event log; a day covers any retry by the customer.
+const UNCONFIRMED_MEMORY: Duration = Duration::days(1);
 
 /// Actor recorded for changes Huawei reported.
 pub const HUAWEI_ACTOR: &str = "huawei";
@@ -25,15 +35,22 @@ pub const HUAWEI_ACTOR: &str = "huawei";
 pub struct BindResult {
     /// Continuation token for the GET step.
     pub token: String,
-    /// What happened, for the log: `bound`, `updated`, `unchanged`, `unbound`, `absent`, `replay`.
-    pub outcome: &'static str,
     /// Which bytes Huawei's signature covered.
     pub signed_over: &'static str,
 }
 
+/// What the GET step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindApplied {
+    /// Where the browser goes next.
+    pub location: String,
+    /// What happened, for the log: `bound`, `updated`, `unchanged`, `unbound`, `absent`, or
+    /// `expired` (no live continuation).
+    pub outcome: &'static str,
+}
+
 impl Bridge {
-    /// Verifies and applies a notification for `site`. Nothing changes unless the signature
-    /// verifies with that site's SP keys and the payload is complete.
+    /// Verifies a notification for `site` and parks it for the GET step. Changes no mapping.
     pub async fn bind_result(&self, site: &str, body: &[u8]) -> Result<BindResult, FlowError> {
         let now = self.clock.now();
         let site = self
@@ -42,45 +59,13 @@ impl Bridge {
             .ok_or(FlowError::UnknownSite)?;
         let form = BindForm::parse(body)?;
         let n = bind_notification::verify(&form, &site.sp.signing_keys)?;
-        let seen_key = random::token_digest(&format!("{}\n{}", site.name, n.digest));
-        let outcome = if self.store.notification_seen(&seen_key).await? {
-            "replay"
-        } else {
-            let change = Change {
-                site: &site.name,
-                x_user_id: n.x_user_id.as_str(),
-                source: MappingSource::BindNotification,
-                actor: HUAWEI_ACTOR,
-                now: unix(now),
-            };
-            let outcome = match n.action {
-                BindAction::Bind => match self.store.bind_mapping(&change, &n.fields).await? {
-                    BindOutcome::Created(_) => "bound",
-                    BindOutcome::Updated(_) => "updated",
-                    BindOutcome::Unchanged(_) => "unchanged",
-                    BindOutcome::Conflict { .. } => return Err(FlowError::DomainConflict),
-                },
-                BindAction::Unbind => match self
-                    .store
-                    .unbind_mapping(&change, Some(&n.fields.domain_id))
-                    .await?
-                {
-                    UnbindOutcome::Removed(_) => "unbound",
-                    UnbindOutcome::NotFound => "absent",
-                    UnbindOutcome::OtherDomain(_) => return Err(FlowError::MappingMismatch),
-                },
-            };
-            // Remembered only once applied: a store failure before this point lets Huawei's
-            // (or the user's) retry through, and applying twice is idempotent anyway.
-            self.store
-                .remember_notification(&seen_key, NOTIFICATION_MEMORY)
-                .await?;
-            outcome
-        };
         let token = random::token()?;
         let continuation = Continuation {
             site: site.name.clone(),
-            x_user_id: n.x_user_id.clone(),
+            x_user_id: n.x_user_id,
+            unbind: n.action == BindAction::Unbind,
+            fields: n.fields,
+            digest: n.digest,
             expires_at: unix(now + CONTINUATION_TTL),
         };
         self.store
@@ -92,22 +77,26 @@ impl Bridge {
             .await?;
         Ok(BindResult {
             token,
-            outcome,
             signed_over: n.signed_over.as_str(),
         })
     }
 
-    /// The same-site GET step: where the browser goes after a notification. With a live session
-    /// of the notified user, to the `service` remembered in it (or the site's default service);
-    /// otherwise to the partner's landing page. The target never comes from the request.
+    /// The same-site GET step: applies the parked notification when the browser's session is
+    /// the notified user's on that site with a pending jump (consumed with the change), then
+    /// sends the browser to the `service` remembered in the session (or the site's default).
+    /// Without a live continuation, to the partner's landing page. Otherwise the notification is
+    /// recorded as `unconfirmed` and the customer sees a page saying so.
     pub async fn bind_continue(
         &self,
         site: &str,
         token: Option<&str>,
         session_cookie: Option<&str>,
-    ) -> Result<String, FlowError> {
+    ) -> Result<BindApplied, FlowError> {
         let now = unix(self.clock.now());
-        let landing = self.settings.partner_landing_url.to_string();
+        let landing = BindApplied {
+            location: self.settings.partner_landing_url.to_string(),
+            outcome: "expired",
+        };
         let Some(site) = self.settings.site(Some(site)) else {
             return Ok(landing);
         };
@@ -120,27 +109,85 @@ impl Bridge {
             None => None,
         }
         .filter(|c| c.expires_at > now && c.site == site.name);
-        let Some(continuation) = continuation else {
+        let Some(n) = continuation else {
             return Ok(landing);
         };
-        let session = match session_cookie.filter(|c| random::is_token_shaped(c)) {
-            Some(c) => self.store.get_session(&random::token_digest(c)).await?,
+        let digest = session_cookie
+            .filter(|c| random::is_token_shaped(c))
+            .map(random::token_digest);
+        let session = match &digest {
+            Some(d) => self.store.get_session(d).await?,
             None => None,
         }
-        .filter(|s| {
-            s.absolute_expires_at > now
-                && s.site == site.name
-                && same_user(&s.x_user_id, &continuation.x_user_id)
-        });
-        Ok(match session {
-            Some(s) => s
-                .service
-                .unwrap_or_else(|| site.default_service.to_string()),
-            None => landing,
-        })
+        .filter(|s| s.absolute_expires_at > now);
+        let change = Change {
+            site: &site.name,
+            x_user_id: n.x_user_id.as_str(),
+            source: MappingSource::BindNotification,
+            actor: HUAWEI_ACTOR,
+            now,
+        };
+        let refused = match (&session, &digest) {
+            (None, _) | (_, None) => Some(UnconfirmedReason::NoSession),
+            (Some(s), _) if s.site != site.name => Some(UnconfirmedReason::OtherSite),
+            (Some(s), _) if s.x_user_id != n.x_user_id => Some(UnconfirmedReason::OtherUser),
+            _ => None,
+        };
+        let applied = match (refused, &digest) {
+            (None, Some(jump)) => self.apply(&change, &n, jump).await?,
+            _ => None,
+        };
+        let Some(outcome) = applied else {
+            let reason = refused.unwrap_or(UnconfirmedReason::NoPendingJump);
+            let event = Unconfirmed {
+                change,
+                fields: &n.fields,
+                action: if n.unbind { "unbind" } else { "bind" },
+                reason,
+            };
+            let dedupe = random::token_digest(&format!("{}\n{}", site.name, n.digest));
+            self.store
+                .record_unconfirmed(&event, &dedupe, UNCONFIRMED_MEMORY)
+                .await?;
+            return Err(FlowError::BindUnconfirmed(reason.as_str()));
+        };
+        let location = session
+            .and_then(|s| s.service)
+            .unwrap_or_else(|| site.default_service.to_string());
+        Ok(BindApplied { location, outcome })
     }
-}
 
-fn same_user(a: &XUserId, b: &XUserId) -> bool {
-    a == b
+    /// Applies a notification with the pending jump of session `jump`; `None` when no jump was
+    /// live (nothing changed).
+    async fn apply(
+        &self,
+        change: &Change<'_>,
+        n: &Continuation,
+        jump: &str,
+    ) -> Result<Option<&'static str>, FlowError> {
+        Ok(Some(if n.unbind {
+            match self
+                .store
+                .unbind_mapping(change, Some(&n.fields.domain_id), Some(jump))
+                .await?
+            {
+                UnbindOutcome::Removed(_) => "unbound",
+                UnbindOutcome::NotFound => "absent",
+                UnbindOutcome::OtherDomain(_) => return Err(FlowError::MappingMismatch),
+                UnbindOutcome::NoJump => return Ok(None),
+            }
+        } else {
+            match self
+                .store
+                .bind_mapping(change, &n.fields, Some(jump))
+                .await?
+            {
+                BindOutcome::Created(_) => "bound",
+                BindOutcome::Updated(_) => "updated",
+                BindOutcome::Unchanged(_) => "unchanged",
+                BindOutcome::Conflict { .. } => return Err(FlowError::DomainConflict),
+                BindOutcome::NoJump => return Ok(None),
+            }
+        }))
+    }
 }

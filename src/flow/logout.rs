@@ -2,45 +2,67 @@
 
 use time::OffsetDateTime;
 
-use super::{Bridge, FlowError, append_query};
+use super::sso::{csrf_matches, csrf_token};
+use super::{Bridge, FlowError, append_query, unix};
 use crate::random;
 use crate::saml::authn_request::Freshness;
 use crate::saml::logout;
 use crate::saml::redirect::{MessageKind, encode_signed_query};
 
-/// Where the browser goes after logout.
+/// What `/saml/slo` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogoutOutcome {
-    /// Redirect target: the SP's SLO ResponseLocation with a signed LogoutResponse, or the
-    /// partner's post-logout page.
-    pub location: String,
-    /// Sessions ended.
-    pub ended: usize,
+pub enum LogoutOutcome {
+    /// Go to `location` (the SP's SLO ResponseLocation with a signed LogoutResponse, or the
+    /// partner's post-logout page) after ending `ended` sessions.
+    Done {
+        /// Redirect target.
+        location: String,
+        /// Sessions ended.
+        ended: usize,
+    },
+    /// A plain GET while a session is live: ask the customer first, with this anti-CSRF token
+    /// (A20: a link or image elsewhere must not be able to log anyone out).
+    Confirm {
+        /// Token for the confirmation form.
+        csrf: String,
+    },
 }
 
+/// Purpose label of the logout confirmation token.
+pub const LOGOUT_PURPOSE: &str = "logout";
+
 impl Bridge {
-    /// Handles `/saml/slo`. With SAML parameters: a signed LogoutRequest, verified like the
-    /// AuthnRequest, ends the sessions it names (SessionIndex) or else the browser's session,
-    /// and is answered with a signed LogoutResponse. Without: ends the browser's session and
-    /// goes to the partner's post-logout page.
+    /// Handles `GET /saml/slo`. With SAML parameters: a signed LogoutRequest, verified like the
+    /// AuthnRequest, ends the sessions it names, each only if the session is of the request's
+    /// site and carries the request's NameID, found by `SessionIndex` (or, without one, the
+    /// browser's session), and is answered with a signed LogoutResponse whose status says
+    /// whether anything matched (A24). Without SAML parameters: a live session is ended only
+    /// after the customer confirms ([`Bridge::logout_confirmed`]); without one, straight to the
+    /// partner's post-logout page.
     pub async fn logout(
         &self,
         raw_query: &str,
         session_cookie: Option<&str>,
     ) -> Result<LogoutOutcome, FlowError> {
         let now = self.clock.now();
-        let cookie_digest = session_cookie
-            .filter(|c| random::is_token_shaped(c))
-            .map(random::token_digest);
+        let cookie = session_cookie.filter(|c| random::is_token_shaped(c));
         if !raw_query.split('&').any(|p| p.starts_with("SAMLRequest=")) {
-            let mut ended = 0;
-            if let Some(d) = &cookie_digest {
-                ended = usize::from(self.store.get_session(d).await?.is_some());
-                self.store.delete_session(d).await?;
-            }
-            return Ok(LogoutOutcome {
-                location: self.settings.partner_logout_url.to_string(),
-                ended,
+            let live = match cookie {
+                Some(c) => self
+                    .store
+                    .get_session(&random::token_digest(c))
+                    .await?
+                    .is_some_and(|s| s.absolute_expires_at > unix(now)),
+                None => false,
+            };
+            return Ok(match cookie.filter(|_| live) {
+                Some(c) => LogoutOutcome::Confirm {
+                    csrf: csrf_token(c, LOGOUT_PURPOSE),
+                },
+                None => LogoutOutcome::Done {
+                    location: self.settings.partner_logout_url.to_string(),
+                    ended: 0,
+                },
             });
         }
         let freshness = Freshness {
@@ -57,7 +79,7 @@ impl Bridge {
         let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
         if !self
             .store
-            .first_use_of_request_id(&request.issuer, &request.id, replay_ttl)
+            .first_use_of_logout_request_id(&request.issuer, &request.id, replay_ttl)
             .await?
         {
             return Err(FlowError::Replayed);
@@ -69,18 +91,49 @@ impl Bridge {
             }
         }
         if request.session_indexes.is_empty() {
-            digests.extend(cookie_digest);
+            digests.extend(cookie.map(random::token_digest));
         }
         let mut ended = 0;
         for d in &digests {
-            ended += usize::from(self.store.get_session(d).await?.is_some());
-            self.store.delete_session(d).await?;
+            let matches = self.store.get_session(d).await?.is_some_and(|s| {
+                s.site == site.name
+                    && s.name_id == request.name_id
+                    && s.absolute_expires_at > unix(now)
+            });
+            if matches {
+                self.store.delete_session(d).await?;
+                ended += 1;
+            }
         }
         let location = match site.sp.redirect_slo() {
-            Some(slo) => self.signed_logout_response(&slo.response_location, &request, now)?,
+            Some(slo) => {
+                self.signed_logout_response(&slo.response_location, &request, now, ended > 0)?
+            }
             None => self.settings.partner_logout_url.to_string(),
         };
-        Ok(LogoutOutcome { location, ended })
+        Ok(LogoutOutcome::Done { location, ended })
+    }
+
+    /// The confirmation POST of a plain logout: ends the browser's session when the anti-CSRF
+    /// token belongs to it; returns the partner's post-logout page.
+    pub async fn logout_confirmed(
+        &self,
+        session_cookie: Option<&str>,
+        csrf: &str,
+    ) -> Result<LogoutOutcome, FlowError> {
+        let cookie = session_cookie
+            .filter(|c| random::is_token_shaped(c))
+            .ok_or(FlowError::SessionGone)?;
+        if !csrf_matches(csrf, cookie, LOGOUT_PURPOSE) {
+            return Err(FlowError::BadCsrf);
+        }
+        let digest = random::token_digest(cookie);
+        let ended = usize::from(self.store.get_session(&digest).await?.is_some());
+        self.store.delete_session(&digest).await?;
+        Ok(LogoutOutcome::Done {
+            location: self.settings.partner_logout_url.to_string(),
+            ended,
+        })
     }
 
     fn signed_logout_response(
@@ -88,6 +141,7 @@ impl Bridge {
         destination: &str,
         request: &logout::LogoutRequest,
         now: OffsetDateTime,
+        ended: bool,
     ) -> Result<String, FlowError> {
         let xml = logout::response_xml(
             &random::xml_id()?,
@@ -95,6 +149,7 @@ impl Bridge {
             destination,
             &self.settings.idp.entity_id,
             now,
+            ended,
         );
         let signer = &self.settings.idp.signer;
         let query = encode_signed_query(

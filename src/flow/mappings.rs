@@ -124,6 +124,11 @@ fn validated(
     })
 }
 
+/// The store asked for a bind jump the API never passes: a defect, reported as one.
+fn no_jump() -> FlowError {
+    FlowError::Internal("store reported a missing bind jump for an API change".into())
+}
+
 fn limit(raw: Option<usize>) -> Result<usize, FieldError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
@@ -163,11 +168,12 @@ impl Bridge {
         let uid = XUserId::parse(x_user_id)?;
         let fields = validated(&req.domain_id, &req.domain_name, req.user_id, req.user_name)?;
         let change = self.api_change(site, &uid, actor);
-        let (result, mapping) = match self.store.bind_mapping(&change, &fields).await? {
+        let (result, mapping) = match self.store.bind_mapping(&change, &fields, None).await? {
             BindOutcome::Created(m) => (PutResult::Created, m),
             BindOutcome::Updated(m) => (PutResult::Updated, m),
             BindOutcome::Unchanged(m) => (PutResult::Unchanged, m),
             BindOutcome::Conflict { .. } => return Err(FlowError::DomainConflict),
+            BindOutcome::NoJump => return Err(no_jump()),
         };
         Ok((
             result,
@@ -209,7 +215,7 @@ impl Bridge {
         let site = self.known_site(site)?;
         let uid = XUserId::parse(x_user_id)?;
         let change = self.api_change(site, &uid, actor);
-        match self.store.unbind_mapping(&change, None).await? {
+        match self.store.unbind_mapping(&change, None, None).await? {
             UnbindOutcome::Removed(mapping) => Ok(MappingView {
                 site: site.name.clone(),
                 x_user_id: uid.as_str().to_owned(),
@@ -218,6 +224,7 @@ impl Bridge {
             UnbindOutcome::NotFound | UnbindOutcome::OtherDomain(_) => {
                 Err(FlowError::MappingNotFound)
             }
+            UnbindOutcome::NoJump => Err(no_jump()),
         }
     }
 
@@ -348,7 +355,7 @@ impl Bridge {
             Err(e) => return Ok(invalid(Some(uid.as_str().to_owned()), e.to_string())),
         };
         let change = self.api_change(site, &uid, actor);
-        let (status, error) = match self.store.bind_mapping(&change, &fields).await? {
+        let (status, error) = match self.store.bind_mapping(&change, &fields, None).await? {
             BindOutcome::Created(_) => ("created", None),
             BindOutcome::Updated(_) => ("updated", None),
             BindOutcome::Unchanged(_) => ("unchanged", None),
@@ -356,6 +363,7 @@ impl Bridge {
                 "conflict",
                 Some("domain_id is already bound to another user on this site".to_owned()),
             ),
+            BindOutcome::NoJump => return Err(no_jump()),
         };
         Ok(ImportLineResult {
             line,

@@ -25,8 +25,8 @@ use crate::saml::idp_metadata::IdpMetadata;
 use crate::store::{Store, StoreError};
 
 pub use sso::{
-    AutoPost, NewSession, SsoOutcome, StartOutcome, TicketCreated, TicketRequest, append_query,
-    huawei_login_location,
+    AutoPost, ConfirmChoice, ConfirmOutcome, ConfirmReason, Confirmation, NewSession, Onward,
+    SsoOutcome, StartOutcome, TicketCreated, TicketRequest, append_query, huawei_login_location,
 };
 
 /// Why a flow step failed. The web layer maps each to a status, a stable code and public text.
@@ -44,6 +44,16 @@ pub enum FlowError {
     /// The parked AuthnRequest to resume is gone (expired or answered).
     #[error("the request to resume is unknown or expired")]
     ResumeUnknown,
+    /// A confirmation form arrived without a live session.
+    #[error("no live session for this confirmation")]
+    SessionGone,
+    /// A confirmation form's anti-CSRF token does not belong to the browser's session.
+    #[error("anti-CSRF token does not match the session")]
+    BadCsrf,
+    /// Huawei's bind-result notification verified but is not tied to a jump of this browser's
+    /// session (A15); it was recorded as an `unconfirmed` event.
+    #[error("bind-result notification not confirmed: {0}")]
+    BindUnconfirmed(&'static str),
     /// Huawei's AuthnRequest failed a check.
     #[error(transparent)]
     Request(#[from] RequestError),

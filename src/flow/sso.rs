@@ -1,4 +1,6 @@
-//! The SSO flow: login tickets, `/sso/start` and Huawei's AuthnRequest (issue steps 1–5).
+//! The SSO flow: login tickets, `/sso/start`, Huawei's AuthnRequest, and the customer's
+//! confirmation (`POST /sso/confirm`) that stands between a session and an assertion whenever
+//! the bridge cannot be sure the customer asked for it (A16, A23).
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use crate::random;
 use crate::saml::authn_request::{self, Freshness};
 use crate::saml::redirect::uri_component;
 use crate::saml::response::{self, HuaweiAttributes, ResponseParams};
-use crate::store::{PendingRequest, Replay, Session, Ticket};
+use crate::store::{PendingRequest, Replay, Session, SessionLifetimes, SsoRules, Ticket};
 
 use super::{Bridge, FlowError, unix};
 
@@ -33,6 +35,8 @@ pub struct TicketRequest {
     pub mobile: Option<String>,
     /// E-mail.
     pub email: Option<String>,
+    /// Name shown to the customer on the confirmation page (never sent to Huawei).
+    pub display_name: Option<String>,
     /// Site name; the first configured site when absent.
     pub site: Option<String>,
     /// Where Huawei should land the user.
@@ -70,23 +74,24 @@ pub struct NewSession {
     pub cookie: String,
 }
 
-/// What `/sso/start` does next.
+/// Where the browser goes once a session may be used.
 #[derive(Debug)]
-pub enum StartOutcome {
-    /// Send the browser to Huawei's login URL.
-    ToHuawei {
-        /// The session to set.
-        session: NewSession,
-        /// Huawei login URL with `xAccountType`, `isFirstLogin`, `service`.
-        location: String,
-    },
-    /// Answer the parked request directly.
-    Answer {
-        /// The session to set.
-        session: NewSession,
-        /// The response to post.
-        post: AutoPost,
-    },
+pub enum Onward {
+    /// Send the browser to Huawei's login URL (`xAccountType`, `isFirstLogin`, `service`).
+    ToHuawei(String),
+    /// Answer a parked request directly.
+    Answer(AutoPost),
+    /// Ask the customer to confirm who they are signing in as first.
+    Confirm(Confirmation),
+}
+
+/// What `/sso/start` does next: the new session to set, and where the browser goes.
+#[derive(Debug)]
+pub struct StartOutcome {
+    /// The session to set.
+    pub session: NewSession,
+    /// Next step.
+    pub next: Onward,
 }
 
 /// What `/saml/sso` does next.
@@ -99,6 +104,94 @@ pub enum SsoOutcome {
         /// Partner login URL with `resume=<state>`.
         location: String,
     },
+    /// The session is not one the bridge just sent to Huawei, or its customer has not
+    /// confirmed: the request is parked and the customer confirms first (A16, A23).
+    Confirm(Confirmation),
+}
+
+/// Why the customer is asked to confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmReason {
+    /// First jump of a partner user without a mapping: Huawei will offer to create or link an
+    /// account (A16).
+    FirstLogin,
+    /// Huawei asked for a sign-in that this bridge did not just start (A23).
+    NotStartedHere,
+}
+
+/// The confirmation page's content: who is signing in, and the form's hidden values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Why.
+    pub reason: ConfirmReason,
+    /// The partner's name for the user, when it gave one.
+    pub display_name: Option<String>,
+    /// The partner user id.
+    pub x_user_id: String,
+    /// E-mail, masked.
+    pub email: Option<String>,
+    /// Mobile, masked.
+    pub mobile: Option<String>,
+    /// Anti-CSRF token bound to the session cookie.
+    pub csrf: String,
+    /// State of the parked request the confirmation answers, when there is one.
+    pub state: Option<String>,
+}
+
+/// What the customer answered on the confirmation page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmChoice {
+    /// Go on to Huawei.
+    Continue,
+    /// "This is not me": end the session.
+    Cancel,
+}
+
+/// What `POST /sso/confirm` does next.
+#[derive(Debug)]
+pub enum ConfirmOutcome {
+    /// Continue: to Huawei, or answer the parked request.
+    Onward(Onward),
+    /// Cancelled: the session ended; go to this partner page.
+    Cancelled(String),
+}
+
+/// The anti-CSRF token of a session's confirmation forms: a digest of the cookie secret with a
+/// purpose label, so a page elsewhere cannot produce it and a copy of the store does not hold it.
+pub fn csrf_token(cookie: &str, purpose: &str) -> String {
+    random::token_digest(&format!("csrf\n{purpose}\n{cookie}"))
+}
+
+/// Compares a presented anti-CSRF token with the expected one in constant time.
+pub(crate) fn csrf_matches(presented: &str, cookie: &str, purpose: &str) -> bool {
+    let expected = csrf_token(cookie, purpose);
+    presented.len() == expected.len()
+        && openssl::memcmp::eq(presented.as_bytes(), expected.as_bytes())
+}
+
+/// Purpose label of the sign-in confirmation token.
+pub const CONFIRM_PURPOSE: &str = "confirm";
+
+/// `l***i@example.com`: enough for the owner to recognise, little for anyone else.
+fn mask_email(email: &str) -> String {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return "***".into();
+    };
+    let mut chars = local.chars();
+    let first = chars.next().unwrap_or('*');
+    let last = chars.next_back().map(String::from).unwrap_or_default();
+    format!("{first}***{last}@{domain}")
+}
+
+/// `0086-138****5678`: country code, the first three and the last four digits.
+fn mask_mobile(mobile: &str) -> String {
+    let (cc, number) = mobile.split_once('-').unwrap_or(("", mobile));
+    let head: String = number.chars().take(3).collect();
+    let tail: String = number
+        .chars()
+        .skip(number.chars().count().saturating_sub(4))
+        .collect();
+    format!("{cc}-{head}****{tail}")
 }
 
 fn optional(
@@ -123,6 +216,7 @@ impl Bridge {
         let name = optional(req.name, |v| fields::account_name("name", v))?;
         let email = optional(req.email, fields::email)?;
         let mobile = optional(req.mobile, fields::mobile)?;
+        let display_name = optional(req.display_name, fields::display_name)?;
         // A resumed request decides the site: the partner cannot know it from the opaque state.
         let resumed = match req.resume.filter(|r| !r.is_empty()) {
             None => None,
@@ -173,6 +267,7 @@ impl Bridge {
             name,
             email,
             mobile,
+            display_name,
             site: site.name.clone(),
             service,
             resume,
@@ -188,8 +283,18 @@ impl Bridge {
         })
     }
 
-    /// Redeems a ticket: opens a fresh session (A13), then either sends the browser to Huawei or
-    /// answers the parked request it resumes (issue steps 2 and 4).
+    fn session_lifetimes(&self) -> SessionLifetimes {
+        let l = &self.settings.lifetimes;
+        SessionLifetimes {
+            idle: l.session_idle,
+            absolute: l.session_absolute,
+            bind_window: l.bind_window,
+        }
+    }
+
+    /// Redeems a ticket: opens a fresh session (A13), then sends the browser to Huawei, answers
+    /// the parked request the ticket resumes, or, for a partner user without a mapping, asks the
+    /// customer to confirm who they are first (A16).
     pub async fn start(
         &self,
         ticket: &str,
@@ -211,15 +316,24 @@ impl Bridge {
             .settings
             .site(Some(&ticket.site))
             .ok_or(FlowError::TicketUnknown)?;
-        let pending = match &ticket.resume {
-            Some(state) => {
-                let p = self
-                    .store
-                    .take_pending(&random::token_digest(state))
+        let first_login = self
+            .store
+            .get_mapping(&site.name, &ticket.x_user_id)
+            .await?
+            .is_none();
+        let confirm = first_login && self.settings.first_login_confirmation;
+        let resume_digest = ticket.resume.as_deref().map(random::token_digest);
+        // A parked request is answered once: taken now, or left parked until the customer
+        // confirms (then taken by `confirm`).
+        let pending = match &resume_digest {
+            Some(d) if !confirm => Some(self.take_pending_for(d, &site.name, now).await?),
+            Some(d) => {
+                self.store
+                    .peek_pending(d)
                     .await?
                     .filter(|p| p.expires_at > unix(now) && p.site == site.name)
                     .ok_or(FlowError::ResumeUnknown)?;
-                Some(p)
+                None
             }
             None => None,
         };
@@ -234,41 +348,133 @@ impl Bridge {
             name: ticket.name.clone(),
             email: ticket.email.clone(),
             mobile: ticket.mobile.clone(),
+            display_name: ticket.display_name.clone(),
             site: site.name.clone(),
             service: ticket.service.clone(),
             session_index: random::xml_id()?,
+            name_id: random::xml_id()?,
             created_at: unix(now),
             absolute_expires_at: unix(now + self.settings.lifetimes.session_absolute),
+            jumped_at: (!confirm).then_some(unix(now)),
+            awaiting_confirmation: confirm,
+            resume_digest: resume_digest.filter(|_| confirm),
         };
         self.store
             .put_session(
                 &random::token_digest(&cookie),
                 &session,
-                self.settings.lifetimes.session_idle,
-                self.settings.lifetimes.session_absolute,
+                self.session_lifetimes(),
+                pending.is_some(),
             )
             .await?;
-        let session_out = NewSession { cookie };
-        if let Some(p) = pending {
-            let post = self.answer(&session, &p, now).await?;
-            return Ok(StartOutcome::Answer {
-                session: session_out,
-                post,
-            });
+        let next = match pending {
+            _ if confirm => Onward::Confirm(confirmation(
+                &session,
+                &cookie,
+                ConfirmReason::FirstLogin,
+                None,
+            )),
+            Some(p) => Onward::Answer(self.answer(&session, &p, now).await?),
+            None => Onward::ToHuawei(self.huawei_location(&session, first_login)),
+        };
+        Ok(StartOutcome {
+            session: NewSession { cookie },
+            next,
+        })
+    }
+
+    /// The customer's answer on the confirmation page (`POST /sso/confirm`), checked against the
+    /// session's anti-CSRF token. Continuing marks the session confirmed and just-jumped, then
+    /// answers the parked request (the one named by `state`, or the one the ticket resumed) or
+    /// sends the browser to Huawei; cancelling ends the session.
+    pub async fn confirm(
+        &self,
+        cookie: Option<&str>,
+        csrf: &str,
+        state: Option<&str>,
+        choice: ConfirmChoice,
+    ) -> Result<ConfirmOutcome, FlowError> {
+        let now = self.now();
+        let cookie = cookie
+            .filter(|c| random::is_token_shaped(c))
+            .ok_or(FlowError::SessionGone)?;
+        if !csrf_matches(csrf, cookie, CONFIRM_PURPOSE) {
+            return Err(FlowError::BadCsrf);
         }
-        let first_login = self
+        let digest = random::token_digest(cookie);
+        let mut session = self
             .store
-            .get_mapping(&site.name, &ticket.x_user_id)
+            .get_session(&digest)
             .await?
-            .is_none();
-        let service = ticket
+            .filter(|s| s.absolute_expires_at > unix(now))
+            .ok_or(FlowError::SessionGone)?;
+        if choice == ConfirmChoice::Cancel {
+            self.store.delete_session(&digest).await?;
+            return Ok(ConfirmOutcome::Cancelled(
+                self.settings.partner_landing_url.to_string(),
+            ));
+        }
+        let parked = match state.filter(|s| !s.is_empty()) {
+            Some(s) if random::is_token_shaped(s) => Some(random::token_digest(s)),
+            Some(_) => return Err(FlowError::ResumeUnknown),
+            None => session.resume_digest.clone(),
+        };
+        let pending = match &parked {
+            Some(d) => Some(self.take_pending_for(d, &session.site, now).await?),
+            None => None,
+        };
+        session.awaiting_confirmation = false;
+        session.resume_digest = None;
+        session.jumped_at = Some(unix(now));
+        if !self
+            .store
+            .update_session(
+                &digest,
+                &session,
+                self.session_lifetimes(),
+                pending.is_some(),
+            )
+            .await?
+        {
+            return Err(FlowError::SessionGone);
+        }
+        Ok(ConfirmOutcome::Onward(match pending {
+            Some(p) => Onward::Answer(self.answer(&session, &p, now).await?),
+            None => {
+                let first_login = self
+                    .store
+                    .get_mapping(&session.site, &session.x_user_id)
+                    .await?
+                    .is_none();
+                Onward::ToHuawei(self.huawei_location(&session, first_login))
+            }
+        }))
+    }
+
+    /// Takes the parked request `digest` if it is live and of `site`.
+    async fn take_pending_for(
+        &self,
+        digest: &str,
+        site: &str,
+        now: OffsetDateTime,
+    ) -> Result<PendingRequest, FlowError> {
+        self.store
+            .take_pending(digest)
+            .await?
+            .filter(|p| p.expires_at > unix(now) && p.site == site)
+            .ok_or(FlowError::ResumeUnknown)
+    }
+
+    /// Huawei's login URL for the session's site and service.
+    fn huawei_location(&self, session: &Session, first_login: bool) -> String {
+        let Some(site) = self.settings.site(Some(&session.site)) else {
+            return self.settings.partner_landing_url.to_string();
+        };
+        let service = session
             .service
             .as_deref()
             .unwrap_or(site.default_service.as_str());
-        Ok(StartOutcome::ToHuawei {
-            session: session_out,
-            location: huawei_login_location(site, first_login, service),
-        })
+        huawei_login_location(site, first_login, service)
     }
 
     /// Handles Huawei's AuthnRequest (issue steps 3 and 4).
@@ -293,32 +499,35 @@ impl Bridge {
         // Last check, the only one that writes, in one store round trip with the session read:
         // the ID is single-use across processes (A10), with a TTL covering every instant at which
         // the same request could still pass the freshness check. A passive request without a
-        // session records nothing.
-        let digest = session_cookie
-            .filter(|c| random::is_token_shaped(c) && !verified.request.force_authn)
+        // session records nothing. ForceAuthn asks for a new login: the session is not used.
+        let cookie = session_cookie.filter(|c| random::is_token_shaped(c));
+        let digest = cookie
+            .filter(|_| !verified.request.force_authn)
             .map(random::token_digest);
-        let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
-        let (session, replay) = self
+        let lifetimes = &self.settings.lifetimes;
+        let lookup = self
             .store
             .sso_lookup(
                 digest.as_deref(),
-                self.settings.lifetimes.session_idle,
                 &verified.sp_entity_id,
                 &verified.request.id,
-                replay_ttl,
-                verified.request.is_passive,
+                SsoRules {
+                    site: &site.name,
+                    now: unix(now),
+                    idle: lifetimes.session_idle,
+                    jump_window: lifetimes.jump_window,
+                    bind_window: lifetimes.bind_window,
+                    replay_ttl: freshness.max_age + freshness.skew + freshness.skew,
+                    passive: verified.request.is_passive,
+                },
             )
             .await?;
-        match replay {
+        match lookup.replay {
             Replay::Seen => return Err(FlowError::Replayed),
             Replay::NotRecorded => return Err(FlowError::PassiveImpossible),
             Replay::First => {}
         }
-        let session = session.filter(|s| s.absolute_expires_at > unix(now) && s.site == site.name);
-        if session.is_none() && verified.request.is_passive {
-            return Err(FlowError::PassiveImpossible);
-        }
-        let ttl = self.settings.lifetimes.pending_request;
+        let ttl = lifetimes.pending_request;
         let target = PendingRequest {
             site: site.name.clone(),
             sp_entity_id: verified.sp_entity_id,
@@ -327,20 +536,34 @@ impl Bridge {
             relay_state: verified.relay_state,
             expires_at: unix(now + ttl),
         };
-        if let Some(session) = session {
-            return Ok(SsoOutcome::Answer(
-                self.answer(&session, &target, now).await?,
-            ));
+        match (&lookup.session, cookie) {
+            (Some(session), _) if lookup.silent => {
+                return Ok(SsoOutcome::Answer(
+                    self.answer(session, &target, now).await?,
+                ));
+            }
+            _ if verified.request.is_passive => return Err(FlowError::PassiveImpossible),
+            _ => {}
         }
         let state = random::token()?;
         self.store
             .put_pending(&random::token_digest(&state), &target, ttl + EXPIRED_GRACE)
             .await?;
-        Ok(SsoOutcome::ToPartnerLogin {
-            location: append_query(
-                self.settings.partner_login_url.as_str(),
-                &[("resume", &state)],
-            ),
+        Ok(match (lookup.session, cookie) {
+            (Some(session), Some(cookie)) => {
+                let reason = if session.awaiting_confirmation {
+                    ConfirmReason::FirstLogin
+                } else {
+                    ConfirmReason::NotStartedHere
+                };
+                SsoOutcome::Confirm(confirmation(&session, cookie, reason, Some(state)))
+            }
+            _ => SsoOutcome::ToPartnerLogin {
+                location: append_query(
+                    self.settings.partner_login_url.as_str(),
+                    &[("resume", &state)],
+                ),
+            },
         })
     }
 
@@ -355,10 +578,10 @@ impl Bridge {
     ) -> Result<AutoPost, FlowError> {
         let settings = Arc::clone(&self.settings);
         let (session, target) = (session.clone(), target.clone());
-        let ids = (random::xml_id()?, random::xml_id()?, random::xml_id()?);
+        let ids = (random::xml_id()?, random::xml_id()?);
         let sign = move || {
             let idp = &settings.idp;
-            let (response_id, assertion_id, name_id) = ids;
+            let (response_id, assertion_id) = ids;
             let attributes = HuaweiAttributes {
                 x_user_id: session.x_user_id.as_str().to_owned(),
                 bp_id: idp.bp_id.clone(),
@@ -380,7 +603,7 @@ impl Bridge {
                     lifetime: idp.assertion_lifetime,
                     response_id: &response_id,
                     assertion_id: &assertion_id,
-                    name_id: &name_id,
+                    name_id: &session.name_id,
                     session_index: &session.session_index,
                     attributes: &attributes,
                     sign_response: idp.sign_response,
@@ -398,6 +621,24 @@ impl Bridge {
             acs_url: target.acs_url,
             relay_state: target.relay_state,
         })
+    }
+}
+
+/// The confirmation page's content for `session`.
+fn confirmation(
+    session: &Session,
+    cookie: &str,
+    reason: ConfirmReason,
+    state: Option<String>,
+) -> Confirmation {
+    Confirmation {
+        reason,
+        display_name: session.display_name.clone(),
+        x_user_id: session.x_user_id.as_str().to_owned(),
+        email: session.email.as_deref().map(mask_email),
+        mobile: session.mobile.as_deref().map(mask_mobile),
+        csrf: csrf_token(cookie, CONFIRM_PURPOSE),
+        state,
     }
 }
 
@@ -425,4 +666,26 @@ pub fn append_query(base: &str, pairs: &[(&str, &str)]) -> String {
         sep = '&';
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_contact_details() {
+        assert_eq!(mask_email("zhangsan@example.com"), "z***n@example.com");
+        assert_eq!(mask_email("a@example.com"), "a***@example.com");
+        assert_eq!(mask_mobile("0086-13812345678"), "0086-138****5678");
+        assert_eq!(mask_mobile("86-12345"), "86-123****2345");
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_cookie_and_purpose() {
+        let t = csrf_token("cookie-a", CONFIRM_PURPOSE);
+        assert!(csrf_matches(&t, "cookie-a", CONFIRM_PURPOSE));
+        assert!(!csrf_matches(&t, "cookie-b", CONFIRM_PURPOSE));
+        assert!(!csrf_matches(&t, "cookie-a", "logout"));
+        assert!(!csrf_matches("", "cookie-a", CONFIRM_PURPOSE));
+    }
 }

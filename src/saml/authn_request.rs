@@ -41,6 +41,9 @@ pub enum RequestError {
     /// `IssueInstant` lies in the future beyond the skew.
     #[error("request IssueInstant is in the future")]
     FromTheFuture,
+    /// A LogoutRequest's `NotOnOrAfter` has passed (saml-core §3.7.1).
+    #[error("LogoutRequest NotOnOrAfter has passed")]
+    Expired,
     /// The requested ACS is not in the SP metadata (A8), or both URL and index were given.
     #[error("request names an AssertionConsumerService that is not in the SP metadata")]
     UnlistedAcs,
@@ -76,6 +79,7 @@ impl RequestError {
             Self::WrongDestination => "wrong_destination",
             Self::Stale => "stale_request",
             Self::FromTheFuture => "future_request",
+            Self::Expired => "expired_request",
             Self::UnlistedAcs => "unlisted_acs",
             Self::UnsupportedBinding => "unsupported_binding",
             Self::UnsupportedNameIdFormat => "unsupported_name_id_format",

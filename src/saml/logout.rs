@@ -18,6 +18,8 @@ pub struct LogoutRequest {
     pub id: String,
     /// Issuer = SP entityID.
     pub issuer: String,
+    /// The `NameID` of the principal to log out (our transient NameID).
+    pub name_id: String,
     /// `SessionIndex` values (our session indexes).
     pub session_indexes: Vec<String>,
     /// RelayState to echo.
@@ -26,7 +28,8 @@ pub struct LogoutRequest {
 
 /// Verifies a redirect-binding LogoutRequest: binding, strict XML, Version, registered Issuer,
 /// SigAlg and signature, Destination = our SLO URL (required on signed messages), IssueInstant
-/// window.
+/// window, `NotOnOrAfter` not passed (saml-core §3.7.1), and exactly one `NameID` (the request
+/// must identify the principal, §3.7.1; the caller matches it with the session, A24).
 pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
     raw_query: &str,
     lookup: impl Fn(&str) -> Option<&'a S>,
@@ -64,11 +67,24 @@ pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
         return Err(RequestError::WrongDestination);
     }
     check_freshness(issued, now, freshness)?;
+    if let Some(raw) = root.attr("NotOnOrAfter") {
+        let deadline =
+            xml_time::parse(raw).ok_or(RequestError::NotLogoutRequest("NotOnOrAfter"))?;
+        if now >= deadline + freshness.skew {
+            return Err(RequestError::Expired);
+        }
+    }
+    let mut name_ids = root.children_named(ns::ASSERTION, "NameID");
+    let name_id = match (name_ids.next(), name_ids.next()) {
+        (Some(one), None) if !one.trimmed_text().is_empty() => one.trimmed_text().to_owned(),
+        _ => return Err(RequestError::NotLogoutRequest("NameID")),
+    };
     query.check_relay_state()?;
     Ok((
         LogoutRequest {
             id,
             issuer,
+            name_id,
             session_indexes: root
                 .children_named(ns::PROTOCOL, "SessionIndex")
                 .map(|e| e.trimmed_text().to_owned())
@@ -87,13 +103,17 @@ fn single_issuer(root: &Element) -> Result<String, RequestError> {
     }
 }
 
-/// Our LogoutResponse (Status Success), to be sent deflated and signed in the query string.
+/// Our LogoutResponse, to be sent deflated and signed in the query string. `ended` says whether
+/// a session matched: Success if so, else Requester with the second-level code UnknownPrincipal
+/// (saml-core §3.2.2.2: the responder does not recognise the principal), so the SP learns that
+/// nothing was logged out here.
 pub fn response_xml(
     id: &str,
     in_response_to: &str,
     destination: &str,
     issuer: &str,
     now: OffsetDateTime,
+    ended: bool,
 ) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     open(
@@ -110,12 +130,28 @@ pub fn response_xml(
     );
     text_element(&mut out, "saml:Issuer", &[], &[], issuer);
     open(&mut out, "samlp:Status", &[], &[]);
-    empty_element(
-        &mut out,
-        "samlp:StatusCode",
-        &[],
-        &[("", "Value", ns::STATUS_SUCCESS)],
-    );
+    if ended {
+        empty_element(
+            &mut out,
+            "samlp:StatusCode",
+            &[],
+            &[("", "Value", ns::STATUS_SUCCESS)],
+        );
+    } else {
+        open(
+            &mut out,
+            "samlp:StatusCode",
+            &[],
+            &[("", "Value", ns::STATUS_REQUESTER)],
+        );
+        empty_element(
+            &mut out,
+            "samlp:StatusCode",
+            &[],
+            &[("", "Value", ns::STATUS_UNKNOWN_PRINCIPAL)],
+        );
+        close(&mut out, "samlp:StatusCode");
+    }
     close(&mut out, "samlp:Status");
     close(&mut out, "samlp:LogoutResponse");
     out

@@ -206,7 +206,7 @@ fn signed_assertion(
         "saml2:AuthnStatement",
         &[],
         &[
-            ("", "AuthnInstant", &now),
+            ("", "AuthnInstant", &xml_time::format(p.authn_instant)),
             ("", "SessionIndex", p.session_index),
         ],
     );

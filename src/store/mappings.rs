@@ -103,6 +103,8 @@ pub enum BindOutcome {
         /// The x_user_id that holds the domain_id.
         owner: String,
     },
+    /// The change needed a pending bind jump and none was live; nothing changed.
+    NoJump,
 }
 
 /// Result of an unbind.
@@ -114,6 +116,8 @@ pub enum UnbindOutcome {
     NotFound,
     /// The mapping names another domain_id than the one given; nothing changed.
     OtherDomain(Mapping),
+    /// The change needed a pending bind jump and none was live; nothing changed.
+    NoJump,
 }
 
 /// Kind of change in the event log.
@@ -126,6 +130,9 @@ pub enum EventKind {
     Updated,
     /// A removed mapping.
     Unbound,
+    /// A verified bind-result notification that changed nothing because it was not tied to a
+    /// jump this bridge made for that user in that browser (A15); `reason` says why.
+    Unconfirmed,
 }
 
 impl EventKind {
@@ -135,6 +142,7 @@ impl EventKind {
             Self::Bound => "bound",
             Self::Updated => "updated",
             Self::Unbound => "unbound",
+            Self::Unconfirmed => "unconfirmed",
         }
     }
 
@@ -144,6 +152,7 @@ impl EventKind {
             "bound" => Some(Self::Bound),
             "updated" => Some(Self::Updated),
             "unbound" => Some(Self::Unbound),
+            "unconfirmed" => Some(Self::Unconfirmed),
             _ => None,
         }
     }
@@ -170,6 +179,51 @@ pub struct Event {
     pub actor: String,
     /// Unix time.
     pub at: i64,
+    /// For `unconfirmed`: what the notification asked for (`bind` or `unbind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// For `unconfirmed`: why it was not applied (see [`UnconfirmedReason`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why a verified notification was not applied (A15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnconfirmedReason {
+    /// The browser carried no live bridge session.
+    NoSession,
+    /// The browser's session is of another site.
+    OtherSite,
+    /// The browser's session is of another partner user.
+    OtherUser,
+    /// The session has no pending jump: no assertion was issued in it within the bind window,
+    /// or that jump's notification was already applied.
+    NoPendingJump,
+}
+
+impl UnconfirmedReason {
+    /// The snake_case name used in the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoSession => "no_session",
+            Self::OtherSite => "other_site",
+            Self::OtherUser => "other_user",
+            Self::NoPendingJump => "no_pending_jump",
+        }
+    }
+}
+
+/// An `unconfirmed` event to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unconfirmed<'a> {
+    /// Site and partner user named by the notification; source and actor are Huawei's.
+    pub change: Change<'a>,
+    /// The Huawei account it named.
+    pub fields: &'a MappingFields,
+    /// `bind` or `unbind`.
+    pub action: &'a str,
+    /// Why it was not applied.
+    pub reason: UnconfirmedReason,
 }
 
 /// Who is changing a mapping, for the event log.

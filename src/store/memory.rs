@@ -2,7 +2,7 @@
 //! lost on restart. Expiry follows the injected clock, so tests can move time. Every operation
 //! runs in one short critical section, which makes each of them atomic.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -10,9 +10,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, UnbindOutcome,
+    Unconfirmed,
 };
-use super::{Kind, StoreError};
+use super::{Kind, MAX_SESSIONS_PER_USER, Replay, SessionLifetimes, SsoRules, StoreError};
 use crate::clock::Clock;
+use crate::store::Session;
 
 /// Purge expired entries after this many writes, keeping memory bounded without a timer task.
 const PURGE_EVERY_WRITES: u64 = 1024;
@@ -28,12 +30,24 @@ struct Maps {
     by_domain: HashMap<(String, String), String>,
     events: VecDeque<Event>,
     last_event: EventId,
-    /// user key → session digests.
-    user_sessions: HashMap<String, HashSet<String>>,
+    /// user key → (absolute expiry, session digest), oldest first.
+    user_sessions: HashMap<String, Vec<(OffsetDateTime, String)>>,
     writes: u64,
 }
 
 impl Maps {
+    /// The pending bind jump of an assertion issued in session `digest` for `site`.
+    fn record_bind_jump(
+        &mut self,
+        digest: &str,
+        site: &str,
+        lifetimes: SessionLifetimes,
+        now: OffsetDateTime,
+    ) {
+        let until = now + lifetimes.bind_window;
+        self.insert(Kind::BindJump, digest, site.as_bytes(), until, now);
+    }
+
     fn live(&self, kind: Kind, key: &str, now: OffsetDateTime) -> Option<&Vec<u8>> {
         self.values
             .get(&(kind.as_str(), key.to_owned()))
@@ -54,12 +68,25 @@ impl Maps {
             self.values.retain(|_, (_, e)| *e > now);
             let values = &self.values;
             for digests in self.user_sessions.values_mut() {
-                digests.retain(|d| values.contains_key(&(Kind::Session.as_str(), d.clone())));
+                digests.retain(|(_, d)| values.contains_key(&(Kind::Session.as_str(), d.clone())));
             }
             self.user_sessions.retain(|_, d| !d.is_empty());
         }
         self.values
             .insert((kind.as_str(), key.to_owned()), (value.to_vec(), expires));
+    }
+
+    /// Consumes the pending bind jump of session `digest` for `site`; false when none is live.
+    fn take_jump(&mut self, digest: &str, site: &str, now: OffsetDateTime) -> bool {
+        let key = (Kind::BindJump.as_str(), digest.to_owned());
+        let live = self
+            .values
+            .get(&key)
+            .is_some_and(|(v, e)| *e > now && v.as_slice() == site.as_bytes());
+        if live {
+            self.values.remove(&key);
+        }
+        live
     }
 
     fn append_event(
@@ -70,6 +97,27 @@ impl Maps {
         mapping: &Mapping,
         now: OffsetDateTime,
     ) -> String {
+        self.push_event(
+            max_events,
+            Event {
+                id: String::new(),
+                kind,
+                site: change.site.to_owned(),
+                x_user_id: change.x_user_id.to_owned(),
+                domain_id: mapping.domain_id.clone(),
+                domain_name: mapping.domain_name.clone(),
+                source: change.source,
+                actor: change.actor.to_owned(),
+                at: change.now,
+                action: None,
+                reason: None,
+            },
+            now,
+        )
+    }
+
+    /// Appends `event` with the next id (the shape of Redis stream ids).
+    fn push_event(&mut self, max_events: usize, mut event: Event, now: OffsetDateTime) -> String {
         let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let id = if millis > self.last_event.0 {
             EventId(millis, 0)
@@ -80,17 +128,8 @@ impl Maps {
         if self.events.len() >= max_events {
             self.events.pop_front();
         }
-        self.events.push_back(Event {
-            id: id.to_string(),
-            kind,
-            site: change.site.to_owned(),
-            x_user_id: change.x_user_id.to_owned(),
-            domain_id: mapping.domain_id.clone(),
-            domain_name: mapping.domain_name.clone(),
-            source: change.source,
-            actor: change.actor.to_owned(),
-            at: change.now,
-        });
+        event.id = id.to_string();
+        self.events.push_back(event);
         id.to_string()
     }
 }
@@ -214,54 +253,115 @@ impl MemoryStore {
     pub(crate) async fn sso_lookup(
         &self,
         session_digest: Option<&str>,
-        idle: Duration,
         request_key: &str,
-        replay_ttl: Duration,
-        passive: bool,
-    ) -> Result<(Option<Vec<u8>>, super::Replay), StoreError> {
+        rules: SsoRules<'_>,
+    ) -> Result<(Option<Vec<u8>>, Replay, bool), StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
-        let session = session_digest.and_then(|d| maps.live(Kind::Session, d, now).cloned());
-        if session.is_none() && passive {
-            return Ok((None, super::Replay::NotRecorded));
-        }
+        let session = session_digest.and_then(|d| {
+            let raw = maps.live(Kind::Session, d, now)?;
+            let s: Session = serde_json::from_slice(raw).ok()?;
+            s.is_live_for(rules.site, rules.now)
+                .then(|| (d.to_owned(), raw.clone(), s))
+        });
+        let Some((digest, raw, s)) = session else {
+            if rules.passive {
+                return Ok((None, Replay::NotRecorded, false));
+            }
+            return Ok(match maps.live(Kind::RequestId, request_key, now) {
+                Some(_) => (None, Replay::Seen, false),
+                None => {
+                    maps.insert(
+                        Kind::RequestId,
+                        request_key,
+                        b"1",
+                        now + rules.replay_ttl,
+                        now,
+                    );
+                    (None, Replay::First, false)
+                }
+            });
+        };
         if maps.live(Kind::RequestId, request_key, now).is_some() {
-            return Ok((session, super::Replay::Seen));
+            return Ok((Some(raw), Replay::Seen, false));
         }
-        maps.insert(Kind::RequestId, request_key, b"1", now + replay_ttl, now);
+        maps.insert(
+            Kind::RequestId,
+            request_key,
+            b"1",
+            now + rules.replay_ttl,
+            now,
+        );
         // Only an accepted request restarts the session's idle timer.
-        if let Some(d) = session_digest.filter(|_| session.is_some())
-            && let Some((_, expires)) = maps.values.get_mut(&(Kind::Session.as_str(), d.to_owned()))
+        if let Some((_, expires)) = maps
+            .values
+            .get_mut(&(Kind::Session.as_str(), digest.clone()))
         {
-            *expires = now + idle;
+            *expires = now + rules.idle;
         }
-        Ok((session, super::Replay::First))
+        let silent = s.answers_silently(rules.now, rules.jump_window.whole_seconds());
+        if silent {
+            let jump = rules.site.as_bytes();
+            maps.insert(Kind::BindJump, &digest, jump, now + rules.bind_window, now);
+        }
+        Ok((Some(raw), Replay::First, silent))
     }
 
     pub(crate) async fn session_put(
         &self,
         digest: &str,
         value: &[u8],
-        idle: Duration,
+        session: &Session,
         user: &str,
-        session_index: &str,
-        absolute: Duration,
+        lifetimes: SessionLifetimes,
+        bind_jump: Option<&str>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
-        maps.insert(Kind::Session, digest, value, now + idle, now);
+        maps.insert(Kind::Session, digest, value, now + lifetimes.idle, now);
         maps.insert(
             Kind::SessionIndex,
-            session_index,
+            &session.session_index,
             digest.as_bytes(),
-            now + absolute,
+            now + lifetimes.absolute,
             now,
         );
-        maps.user_sessions
-            .entry(user.to_owned())
-            .or_default()
-            .insert(digest.to_owned());
+        if let Some(site) = bind_jump {
+            maps.record_bind_jump(digest, site, lifetimes, now);
+        }
+        // Prune the user's index to live sessions, add this one, and end the oldest beyond the
+        // cap (A13: bounded per-user state; see MAX_SESSIONS_PER_USER).
+        let mut index = maps.user_sessions.remove(user).unwrap_or_default();
+        index.retain(|(_, d)| maps.live(Kind::Session, d, now).is_some());
+        index.push((now + lifetimes.absolute, digest.to_owned()));
+        // Stable and by expiry only: sessions created in the same instant keep their order, so
+        // the cap ends the oldest, never the one being created.
+        index.sort_by_key(|(expires, _)| *expires);
+        while index.len() > MAX_SESSIONS_PER_USER {
+            let (_, oldest) = index.remove(0);
+            maps.values.remove(&(Kind::Session.as_str(), oldest));
+        }
+        maps.user_sessions.insert(user.to_owned(), index);
         Ok(())
+    }
+
+    pub(crate) async fn session_update(
+        &self,
+        digest: &str,
+        value: &[u8],
+        lifetimes: SessionLifetimes,
+        bind_jump: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        if maps.live(Kind::Session, digest, now).is_none() {
+            return Ok(false);
+        }
+        maps.insert(Kind::Session, digest, value, now + lifetimes.idle, now);
+        if let Some(site) = bind_jump {
+            maps.record_bind_jump(digest, site, lifetimes, now);
+        }
+        Ok(true)
     }
 
     pub(crate) async fn session_delete_user(&self, user: &str) -> Result<usize, StoreError> {
@@ -269,7 +369,7 @@ impl MemoryStore {
         let mut maps = self.lock()?;
         let digests = maps.user_sessions.remove(user).unwrap_or_default();
         let mut ended = 0;
-        for d in digests {
+        for (_, d) in digests {
             if let Some((_, expires)) = maps.values.remove(&(Kind::Session.as_str(), d))
                 && expires > now
             {
@@ -277,6 +377,43 @@ impl MemoryStore {
             }
         }
         Ok(ended)
+    }
+
+    pub(crate) async fn user_index_len(&self, user: &str) -> Result<usize, StoreError> {
+        Ok(self.lock()?.user_sessions.get(user).map_or(0, Vec::len))
+    }
+
+    pub(crate) async fn record_unconfirmed(
+        &self,
+        event: &Unconfirmed<'_>,
+        dedupe: &str,
+        dedupe_ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut maps = self.lock()?;
+        if maps.live(Kind::Unconfirmed, dedupe, now).is_some() {
+            return Ok(false);
+        }
+        maps.insert(Kind::Unconfirmed, dedupe, b"1", now + dedupe_ttl, now);
+        let c = &event.change;
+        maps.push_event(
+            self.max_events,
+            Event {
+                id: String::new(),
+                kind: EventKind::Unconfirmed,
+                site: c.site.to_owned(),
+                x_user_id: c.x_user_id.to_owned(),
+                domain_id: event.fields.domain_id.clone(),
+                domain_name: event.fields.domain_name.clone(),
+                source: c.source,
+                actor: c.actor.to_owned(),
+                at: c.now,
+                action: Some(event.action.to_owned()),
+                reason: Some(event.reason.as_str().to_owned()),
+            },
+            now,
+        );
+        Ok(true)
     }
 
     pub(crate) async fn mapping_get(
@@ -310,9 +447,15 @@ impl MemoryStore {
         &self,
         change: &Change<'_>,
         fields: &MappingFields,
+        jump: Option<&str>,
     ) -> Result<BindOutcome, StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
+        if let Some(digest) = jump
+            && !maps.take_jump(digest, change.site, now)
+        {
+            return Ok(BindOutcome::NoJump);
+        }
         let site = change.site.to_owned();
         let uid = change.x_user_id.to_owned();
         if let Some(owner) = maps
@@ -355,9 +498,15 @@ impl MemoryStore {
         &self,
         change: &Change<'_>,
         expected_domain: Option<&str>,
+        jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
         let now = self.clock.now();
         let mut maps = self.lock()?;
+        if let Some(digest) = jump
+            && !maps.take_jump(digest, change.site, now)
+        {
+            return Ok(UnbindOutcome::NoJump);
+        }
         let key = (change.site.to_owned(), change.x_user_id.to_owned());
         let Some(old) = maps.mappings.get(&key).cloned() else {
             return Ok(UnbindOutcome::NotFound);

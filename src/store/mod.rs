@@ -19,7 +19,7 @@ use time::Duration;
 use crate::fields::XUserId;
 pub use mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
-    UnbindOutcome,
+    UnbindOutcome, Unconfirmed,
 };
 pub use types::{Continuation, PendingRequest, Session, Ticket};
 
@@ -45,6 +45,38 @@ pub enum Replay {
     NotRecorded,
 }
 
+/// What [`Store::sso_lookup`] found for Huawei's AuthnRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLookup {
+    /// The browser's session, when it is live and belongs to the request's site.
+    pub session: Option<Session>,
+    /// The request ID's replay status.
+    pub replay: Replay,
+    /// The session may be answered without asking the customer (see
+    /// [`Session::answers_silently`]); the pending bind jump is then already recorded.
+    pub silent: bool,
+}
+
+/// The rules of [`Store::sso_lookup`], passed to the backend (the Redis script applies them
+/// inside Redis, so the lookup, the replay record and the pending jump take one round trip).
+#[derive(Debug, Clone, Copy)]
+pub struct SsoRules<'a> {
+    /// Site of the verified request.
+    pub site: &'a str,
+    /// Unix seconds now.
+    pub now: i64,
+    /// Session idle timeout, restarted by an accepted request.
+    pub idle: Duration,
+    /// How long after a jump a request is answered without asking (A23).
+    pub jump_window: Duration,
+    /// How long a pending bind jump stays valid.
+    pub bind_window: Duration,
+    /// Replay record lifetime.
+    pub replay_ttl: Duration,
+    /// `IsPassive`: without a session nothing is recorded.
+    pub passive: bool,
+}
+
 /// Kinds of single keys, each with its own key namespace.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -53,7 +85,9 @@ pub(crate) enum Kind {
     Pending,
     RequestId,
     SessionIndex,
-    Notification,
+    LogoutRequestId,
+    BindJump,
+    Unconfirmed,
     Continuation,
 }
 
@@ -65,7 +99,9 @@ impl Kind {
             Self::Pending => "pending",
             Self::RequestId => "request-id",
             Self::SessionIndex => "session-index",
-            Self::Notification => "notification",
+            Self::LogoutRequestId => "logout-request-id",
+            Self::BindJump => "bind-jump",
+            Self::Unconfirmed => "unconfirmed",
             Self::Continuation => "continuation",
         }
     }
@@ -131,17 +167,44 @@ impl Store {
     }
 
     /// Stores a new session with its idle timeout, and indexes it by user (for "end every
-    /// session of this user") and by SessionIndex (for single logout) for `absolute`.
+    /// session of this user") and by SessionIndex (for single logout) for `absolute`. The user's
+    /// index is pruned on the way (sessions that ended or expired leave it) and holds at most
+    /// [`MAX_SESSIONS_PER_USER`]: beyond that the oldest sessions end, so the index and
+    /// [`Store::delete_user_sessions`] stay bounded. With `bind_jump`, the session answers an
+    /// assertion right away, and the pending bind jump is recorded with it.
     pub async fn put_session(
         &self,
         digest: &str,
         session: &Session,
-        idle: Duration,
-        absolute: Duration,
+        lifetimes: SessionLifetimes,
+        bind_jump: bool,
     ) -> Result<(), StoreError> {
         let value = encode(session)?;
         let user = user_key(&session.x_user_id);
-        backend!(self, b => b.session_put(digest, &value, idle, &user, &session.session_index, absolute).await)
+        let jump = bind_jump.then_some(session.site.as_str());
+        backend!(self, b => b.session_put(digest, &value, session, &user, lifetimes, jump).await)
+    }
+
+    /// Replaces a live session's content (the customer confirmed, A16) and restarts its idle
+    /// timer; with `bind_jump`, records the pending bind jump of the assertion now answered.
+    /// False when the session is gone.
+    pub async fn update_session(
+        &self,
+        digest: &str,
+        session: &Session,
+        lifetimes: SessionLifetimes,
+        bind_jump: bool,
+    ) -> Result<bool, StoreError> {
+        let value = encode(session)?;
+        let jump = bind_jump.then_some(session.site.as_str());
+        backend!(self, b => b.session_update(digest, &value, lifetimes, jump).await)
+    }
+
+    /// How many sessions the per-user index holds for `x_user_id` (operators and tests: the
+    /// index stays within [`MAX_SESSIONS_PER_USER`]).
+    pub async fn user_index_len(&self, x_user_id: &XUserId) -> Result<usize, StoreError> {
+        let user = user_key(x_user_id);
+        backend!(self, b => b.user_index_len(&user).await)
     }
 
     /// Reads a session without touching it.
@@ -191,46 +254,48 @@ impl Store {
     }
 
     /// Huawei's AuthnRequest in one step (one Redis round trip): reads the session named by
-    /// `session_digest` (restarting its idle timer) and records the request ID as used (A10). A
-    /// passive request without a session records nothing.
+    /// `session_digest`, keeps it only when it is live and of the request's site, records the
+    /// request ID as used (A10), restarts the session's idle timer, and, when the session may
+    /// answer without asking, records the pending bind jump of the assertion about to be issued.
+    /// A passive request without a session records nothing.
     pub async fn sso_lookup(
         &self,
         session_digest: Option<&str>,
-        idle: Duration,
         sp_entity_id: &str,
         request_id: &str,
-        replay_ttl: Duration,
-        passive: bool,
-    ) -> Result<(Option<Session>, Replay), StoreError> {
-        let key = crate::random::token_digest(&format!("{sp_entity_id}\n{id}", id = request_id));
-        let (raw, replay) = backend!(self, b => b.sso_lookup(session_digest, idle, &key, replay_ttl, passive).await)?;
-        Ok((decode(raw)?, replay))
+        rules: SsoRules<'_>,
+    ) -> Result<SsoLookup, StoreError> {
+        let key = message_key(sp_entity_id, request_id);
+        let (raw, replay, silent) =
+            backend!(self, b => b.sso_lookup(session_digest, &key, rules).await)?;
+        Ok(SsoLookup {
+            session: decode(raw)?,
+            replay,
+            silent,
+        })
     }
 
-    /// Records an AuthnRequest ID; true on its first use, false when seen before (A10). Atomic
-    /// across processes sharing the store.
-    pub async fn first_use_of_request_id(
+    /// Records a LogoutRequest ID; true on its first use (A10). LogoutRequest IDs have their own
+    /// namespace (A24): a LogoutRequest can never use up an AuthnRequest ID or the reverse.
+    pub async fn first_use_of_logout_request_id(
         &self,
         sp_entity_id: &str,
         id: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let key = crate::random::token_digest(&format!("{sp_entity_id}\n{id}"));
-        backend!(self, b => b.set_if_absent(Kind::RequestId, &key, b"1", ttl).await)
+        let key = message_key(sp_entity_id, id);
+        backend!(self, b => b.set_if_absent(Kind::LogoutRequestId, &key, b"1", ttl).await)
     }
 
-    /// True when a notification with this digest was already applied.
-    pub async fn notification_seen(&self, digest: &str) -> Result<bool, StoreError> {
-        Ok(backend!(self, b => b.get(Kind::Notification, digest).await)?.is_some())
-    }
-
-    /// Remembers an applied notification, so a replay changes nothing.
-    pub async fn remember_notification(
+    /// Appends an `unconfirmed` event for a verified notification that changed nothing (A15),
+    /// once per `dedupe` key within `dedupe_ttl`. True when the event was appended.
+    pub async fn record_unconfirmed(
         &self,
-        digest: &str,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
-        backend!(self, b => b.set(Kind::Notification, digest, b"1", ttl).await)
+        event: &Unconfirmed<'_>,
+        dedupe: &str,
+        dedupe_ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        backend!(self, b => b.record_unconfirmed(event, dedupe, dedupe_ttl).await)
     }
 
     /// Stores a continuation for the bind-result GET step.
@@ -271,23 +336,27 @@ impl Store {
     }
 
     /// Creates or replaces a mapping atomically with its reverse index and an event; a
-    /// domain_id held by another user is a conflict and changes nothing.
+    /// domain_id held by another user is a conflict and changes nothing. With `jump` (the digest
+    /// of the session whose pending bind jump authorises a notification, A15), the jump is
+    /// consumed in the same atomic step, and without a live jump nothing changes.
     pub async fn bind_mapping(
         &self,
         change: &Change<'_>,
         fields: &MappingFields,
+        jump: Option<&str>,
     ) -> Result<BindOutcome, StoreError> {
-        backend!(self, b => b.mapping_bind(change, fields).await)
+        backend!(self, b => b.mapping_bind(change, fields, jump).await)
     }
 
     /// Removes a mapping (only if it names `expected_domain`, when given), atomically with its
-    /// reverse index and an event.
+    /// reverse index and an event; `jump` as for [`Store::bind_mapping`].
     pub async fn unbind_mapping(
         &self,
         change: &Change<'_>,
         expected_domain: Option<&str>,
+        jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
-        backend!(self, b => b.mapping_unbind(change, expected_domain).await)
+        backend!(self, b => b.mapping_unbind(change, expected_domain, jump).await)
     }
 
     /// Mappings of a site in x_user_id order, strictly after `after`, at most `limit`, and the
@@ -310,6 +379,26 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         backend!(self, b => b.events_after(after, limit.min(mappings::MAX_PAGE)).await)
     }
+}
+
+/// The replay key of a SAML message ID: a digest of issuer and ID, so IDs of any text are safe.
+fn message_key(sp_entity_id: &str, id: &str) -> String {
+    crate::random::token_digest(&format!("{sp_entity_id}\n{id}"))
+}
+
+/// Most sessions one user keeps at once; a new login beyond it ends the oldest. Bounds the
+/// per-user index and the work of ending a user's sessions.
+pub const MAX_SESSIONS_PER_USER: usize = 32;
+
+/// The lifetimes a session write needs.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetimes {
+    /// Idle timeout.
+    pub idle: Duration,
+    /// Absolute timeout (the indexes live as long).
+    pub absolute: Duration,
+    /// How long a pending bind jump stays valid.
+    pub bind_window: Duration,
 }
 
 /// The index key of a user's sessions: a digest, so user ids of any text are safe in key names.

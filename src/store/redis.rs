@@ -18,9 +18,12 @@ use time::Duration;
 
 use super::mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
-    UnbindOutcome,
+    UnbindOutcome, Unconfirmed,
 };
-use super::{Kind, StoreError, ttl_secs};
+use super::{
+    Kind, MAX_SESSIONS_PER_USER, Replay, SessionLifetimes, SsoRules, StoreError, ttl_secs,
+};
+use crate::store::Session;
 
 /// How long one Redis command may take before the request fails with 503.
 const RESPONSE_TIMEOUT: StdDuration = StdDuration::from_millis(1500);
@@ -130,80 +133,145 @@ impl RedisStore {
     pub(crate) async fn sso_lookup(
         &self,
         session_digest: Option<&str>,
-        idle: Duration,
         request_key: &str,
-        replay_ttl: Duration,
-        passive: bool,
-    ) -> Result<(Option<Vec<u8>>, super::Replay), StoreError> {
+        rules: SsoRules<'_>,
+    ) -> Result<(Option<Vec<u8>>, Replay, bool), StoreError> {
         let mut conn = self.conn.clone();
-        let (session, replay): (Vec<u8>, String) = SSO_LOOKUP
-            .key(self.key(Kind::Session, session_digest.unwrap_or("-")))
+        let digest = session_digest.unwrap_or("-");
+        let (session, replay, silent): (Vec<u8>, String, String) = SSO_LOOKUP
+            .key(self.key(Kind::Session, digest))
             .key(self.key(Kind::RequestId, request_key))
-            .arg(ttl_secs(idle))
-            .arg(ttl_secs(replay_ttl))
-            .arg(if passive { "1" } else { "0" })
+            .key(self.key(Kind::BindJump, digest))
+            .arg(ttl_secs(rules.idle))
+            .arg(ttl_secs(rules.replay_ttl))
+            .arg(if rules.passive { "1" } else { "0" })
             .arg(if session_digest.is_some() { "1" } else { "0" })
+            .arg(rules.site)
+            .arg(rules.now)
+            .arg(rules.jump_window.whole_seconds())
+            .arg(ttl_secs(rules.bind_window))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         let replay = match replay.as_str() {
-            "first" => super::Replay::First,
-            "seen" => super::Replay::Seen,
-            "not_recorded" => super::Replay::NotRecorded,
+            "first" => Replay::First,
+            "seen" => Replay::Seen,
+            "not_recorded" => Replay::NotRecorded,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "unexpected sso_lookup reply {other}"
                 )));
             }
         };
-        Ok(((!session.is_empty()).then_some(session), replay))
+        Ok((
+            (!session.is_empty()).then_some(session),
+            replay,
+            silent == "1",
+        ))
     }
 
     pub(crate) async fn session_put(
         &self,
         digest: &str,
         value: &[u8],
-        idle: Duration,
+        session: &Session,
         user: &str,
-        session_index: &str,
-        absolute: Duration,
+        lifetimes: SessionLifetimes,
+        bind_jump: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let user_key = self.user_sessions_key(user);
-        redis::pipe()
-            .atomic()
-            .set_ex(self.key(Kind::Session, digest), value, ttl_secs(idle))
-            .ignore()
-            .set_ex(
-                self.key(Kind::SessionIndex, session_index),
-                digest,
-                ttl_secs(absolute),
-            )
-            .ignore()
-            .sadd(&user_key, digest)
-            .ignore()
-            .expire(
-                &user_key,
-                i64::try_from(ttl_secs(absolute)).unwrap_or(i64::MAX),
-            )
-            .ignore()
-            .query_async::<()>(&mut conn)
+        SESSION_PUT
+            .key(self.key(Kind::Session, digest))
+            .key(self.key(Kind::SessionIndex, &session.session_index))
+            .key(self.user_sessions_key(user))
+            .key(self.key(Kind::BindJump, digest))
+            .arg(value)
+            .arg(ttl_secs(lifetimes.idle))
+            .arg(ttl_secs(lifetimes.absolute))
+            .arg(digest)
+            .arg(session.created_at)
+            .arg(session.absolute_expires_at)
+            .arg(self.key(Kind::Session, ""))
+            .arg(MAX_SESSIONS_PER_USER)
+            .arg(bind_jump.unwrap_or(""))
+            .arg(ttl_secs(lifetimes.bind_window))
+            .invoke_async::<i64>(&mut conn)
             .await
+            .map(drop)
             .map_err(unavailable)
+    }
+
+    pub(crate) async fn session_update(
+        &self,
+        digest: &str,
+        value: &[u8],
+        lifetimes: SessionLifetimes,
+        bind_jump: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let updated: i64 = SESSION_UPDATE
+            .key(self.key(Kind::Session, digest))
+            .key(self.key(Kind::BindJump, digest))
+            .arg(value)
+            .arg(ttl_secs(lifetimes.idle))
+            .arg(bind_jump.unwrap_or(""))
+            .arg(ttl_secs(lifetimes.bind_window))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(updated == 1)
     }
 
     pub(crate) async fn session_delete_user(&self, user: &str) -> Result<usize, StoreError> {
         let mut conn = self.conn.clone();
         DELETE_USER_SESSIONS
             .key(self.user_sessions_key(user))
-            .arg(format!("{}:{}:", self.prefix, Kind::Session.as_str()))
+            .arg(self.key(Kind::Session, ""))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)
     }
 
+    pub(crate) async fn user_index_len(&self, user: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn.clone();
+        conn.zcard(self.user_sessions_key(user))
+            .await
+            .map_err(unavailable)
+    }
+
+    pub(crate) async fn record_unconfirmed(
+        &self,
+        event: &Unconfirmed<'_>,
+        dedupe: &str,
+        dedupe_ttl: time::Duration,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let [.., events] = self.mapping_keys(event.change.site);
+        let c = &event.change;
+        let appended: i64 = UNCONFIRMED
+            .key(self.key(Kind::Unconfirmed, dedupe))
+            .key(events)
+            .arg(ttl_secs(dedupe_ttl))
+            .arg(self.event_log_max_len)
+            .arg(c.site)
+            .arg(c.x_user_id)
+            .arg(&event.fields.domain_id)
+            .arg(event.fields.domain_name.as_deref().unwrap_or(""))
+            .arg(c.source.as_str())
+            .arg(c.actor)
+            .arg(c.now)
+            .arg(event.action)
+            .arg(event.reason.as_str())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(appended == 1)
+    }
+
+    /// The user's session index: a sorted set (release 0.1 kept an unbounded set under
+    /// `user-sessions:`; the new name avoids a type clash with those keys, which expire).
     fn user_sessions_key(&self, user: &str) -> String {
-        format!("{}:user-sessions:{user}", self.prefix)
+        format!("{}:user-index:{user}", self.prefix)
     }
 
     fn mapping_keys(&self, site: &str) -> [String; 4] {
@@ -249,6 +317,7 @@ impl RedisStore {
         &self,
         change: &Change<'_>,
         fields: &MappingFields,
+        jump: Option<&str>,
     ) -> Result<BindOutcome, StoreError> {
         let mut conn = self.conn.clone();
         let new = Mapping::new(fields.clone(), change.source, change.now);
@@ -259,6 +328,7 @@ impl RedisStore {
             .key(rev)
             .key(index)
             .key(events)
+            .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .arg(change.x_user_id)
             .arg(&fields.domain_id)
             .arg(json)
@@ -267,10 +337,12 @@ impl RedisStore {
             .arg(change.actor)
             .arg(self.event_log_max_len)
             .arg(change.source.as_str())
+            .arg(if jump.is_some() { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         match reply.as_slice() {
+            [kind] if kind == "no_jump" => Ok(BindOutcome::NoJump),
             [kind, owner] if kind == "conflict" => Ok(BindOutcome::Conflict {
                 owner: owner.clone(),
             }),
@@ -288,6 +360,7 @@ impl RedisStore {
         &self,
         change: &Change<'_>,
         expected_domain: Option<&str>,
+        jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
         let mut conn = self.conn.clone();
         let [map, rev, index, events] = self.mapping_keys(change.site);
@@ -296,6 +369,7 @@ impl RedisStore {
             .key(rev)
             .key(index)
             .key(events)
+            .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .arg(change.x_user_id)
             .arg(expected_domain.unwrap_or(""))
             .arg(change.now)
@@ -303,10 +377,12 @@ impl RedisStore {
             .arg(change.actor)
             .arg(self.event_log_max_len)
             .arg(change.source.as_str())
+            .arg(if jump.is_some() { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         match reply.as_slice() {
+            [kind] if kind == "no_jump" => Ok(UnbindOutcome::NoJump),
             [kind] if kind == "not_found" => Ok(UnbindOutcome::NotFound),
             [kind, raw] if kind == "other_domain" => {
                 Ok(UnbindOutcome::OtherDomain(parse_mapping(raw)?))
@@ -397,6 +473,12 @@ static BIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/b
 static UNBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/unbind.lua")));
 static BY_DOMAIN: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/by_domain.lua")));
+static SESSION_PUT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/session_put.lua")));
+static SESSION_UPDATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/session_update.lua")));
+static UNCONFIRMED: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/unconfirmed.lua")));
 static DELETE_USER_SESSIONS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/delete_user_sessions.lua")));
 
@@ -415,6 +497,7 @@ fn parse_event(id: String, fields: &[String]) -> Result<Event, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("event {id} lacks {name}")))
     };
     let domain_name = get("domain_name")?;
+    let optional = |name: &str| get(name).ok().filter(|v| !v.is_empty());
     Ok(Event {
         kind: EventKind::parse(&get("kind")?)
             .ok_or_else(|| StoreError::Corrupt("event kind".into()))?,
@@ -428,6 +511,8 @@ fn parse_event(id: String, fields: &[String]) -> Result<Event, StoreError> {
         at: get("at")?
             .parse()
             .map_err(|_| StoreError::Corrupt("event time".into()))?,
+        action: optional("action"),
+        reason: optional("reason"),
         id,
     })
 }

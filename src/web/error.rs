@@ -19,6 +19,9 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::TicketUnknown => (StatusCode::BAD_REQUEST, "ticket_unknown"),
         FlowError::TicketExpired => (StatusCode::BAD_REQUEST, "ticket_expired"),
         FlowError::ResumeUnknown => (StatusCode::BAD_REQUEST, "resume_expired"),
+        FlowError::SessionGone => (StatusCode::BAD_REQUEST, "session_expired"),
+        FlowError::BadCsrf => (StatusCode::FORBIDDEN, "csrf_mismatch"),
+        FlowError::BindUnconfirmed(_) => (StatusCode::CONFLICT, "bind_not_confirmed"),
         FlowError::Request(e) => (
             match e {
                 RequestError::Binding(crate::saml::redirect::RedirectError::QueryTooLong) => {
@@ -71,6 +74,17 @@ pub struct PageError {
     pub request_id: RequestId,
 }
 
+impl PageError {
+    /// A converter for one request's failures: `.map_err(PageError::for_request(lang, &id))`.
+    pub fn for_request(lang: Lang, request_id: &RequestId) -> impl Fn(FlowError) -> Self + '_ {
+        move |err| Self {
+            err,
+            lang,
+            request_id: request_id.clone(),
+        }
+    }
+}
+
 fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
     let again = lang.pick(
         "请返回合作伙伴平台，重新点击进入华为云。",
@@ -85,6 +99,20 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
         FlowError::TicketUnknown => t("登录链接无效", "This sign-in link is not valid", again),
         FlowError::TicketExpired => t("登录链接已过期", "This sign-in link has expired", again),
         FlowError::ResumeUnknown => t("登录等待时间过长", "Signing in took too long", again),
+        FlowError::SessionGone => t("登录会话已结束", "Your sign-in session has ended", again),
+        FlowError::BadCsrf => t(
+            "无法确认此操作",
+            "This action could not be confirmed",
+            again,
+        ),
+        FlowError::BindUnconfirmed(_) => t(
+            "账号关联结果未能确认",
+            "The account link could not be confirmed",
+            lang.pick(
+                "您的账号没有被更改。如果您刚刚创建或关联了华为云账号，请返回合作伙伴平台，重新点击进入华为云；如果华为云再次要求关联账号，请联系合作伙伴平台的客服，并提供下方的请求编号。",
+                "Nothing was changed. If you just created or linked a Huawei Cloud account, go back to the partner platform and open Huawei Cloud again; if Huawei Cloud asks you to link an account again, contact the partner platform's support with the request id below.",
+            ),
+        ),
         FlowError::DomainConflict | FlowError::MappingMismatch => t(
             "该华为云账号已关联其他用户",
             "This Huawei Cloud account is linked to another user",
@@ -127,6 +155,18 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
         FlowError::ResumeUnknown => lang.pick(
             "华为云的登录请求已失效。",
             "The pending sign-in request from Huawei Cloud is no longer valid.",
+        ),
+        FlowError::SessionGone => lang.pick(
+            "您在本页面停留的时间过长，或者已经退出登录。",
+            "You stayed on the page too long, or you have signed out.",
+        ),
+        FlowError::BadCsrf => lang.pick(
+            "该表单不是在本浏览器的当前登录会话中打开的，因此没有执行任何操作。",
+            "The form was not opened in this browser's current sign-in session, so nothing was done.",
+        ),
+        FlowError::BindUnconfirmed(_) => lang.pick(
+            "华为云发来的账号关联结果，无法与您在本浏览器中刚刚进行的登录对应起来。",
+            "The account-link result Huawei Cloud sent could not be matched to a sign-in you just made in this browser.",
         ),
         FlowError::Store(_) | FlowError::Internal(_) => lang.pick(
             "您的登录没有完成，也没有任何更改。",

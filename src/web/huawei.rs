@@ -10,13 +10,14 @@ use axum::response::Response;
 
 use super::AppState;
 use super::cookies;
-use super::error::PageError;
-use super::pages::Lang;
+use super::error::{PageError, html_response};
+use super::pages::{self, Lang};
 use super::redirect;
 use super::request_id::RequestId;
 use super::status::not_found;
 use crate::bind_notification::NotificationError;
 use crate::flow::FlowError;
+use crate::flow::logout::LogoutOutcome;
 
 /// `POST /huawei/{site}/bind-result`: verify and apply, then 303 to the GET step. Does not read
 /// cookies: a SameSite=Lax cookie is not sent with Huawei's cross-site POST.
@@ -28,11 +29,7 @@ pub async fn bind_result(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = |err| PageError {
-        err,
-        lang,
-        request_id: request_id.clone(),
-    };
+    let fail = PageError::for_request(lang, &request_id);
     let body = body.map_err(|e| {
         fail(FlowError::Notification(
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -57,7 +54,7 @@ pub async fn bind_result(
         ))));
     }
     let result = bridge.bind_result(&site, &body).await.map_err(fail)?;
-    tracing::info!(site = %site, outcome = result.outcome, signed_over = result.signed_over, "bind-result notification accepted");
+    tracing::info!(site = %site, signed_over = result.signed_over, "bind-result notification verified; applied in the GET step");
     let location = format!(
         "{}/huawei/{site}/bind-result/continue?c={}",
         bridge.settings.public_url, result.token
@@ -82,7 +79,7 @@ pub async fn bind_continue(
     let lang = Lang::from_headers(&headers);
     let token = query.ok().and_then(|q| q.0.c);
     let cookie = cookies::session(&headers, bridge.settings.dev_mode);
-    let location = bridge
+    let applied = bridge
         .bind_continue(&site, token.as_deref(), cookie.as_deref())
         .await
         .map_err(|err| PageError {
@@ -90,7 +87,11 @@ pub async fn bind_continue(
             lang,
             request_id: request_id.clone(),
         })?;
-    Ok(redirect(StatusCode::FOUND, &location))
+    tracing::info!(
+        outcome = applied.outcome,
+        "bind-result notification applied"
+    );
+    Ok(redirect(StatusCode::FOUND, &applied.location))
 }
 
 /// `GET /return/{site}/{kind}`: to the configured partner page, with allow-listed parameters.
@@ -107,7 +108,8 @@ pub async fn return_link(
     }
 }
 
-/// `GET /saml/slo`: single logout; clears the session cookie and redirects.
+/// `GET /saml/slo`: single logout. A signed LogoutRequest is answered at once; a plain GET with
+/// a live session shows a confirmation page (A20).
 pub async fn slo(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
@@ -115,8 +117,7 @@ pub async fn slo(
     uri: Uri,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let dev = bridge.settings.dev_mode;
-    let cookie = cookies::session(&headers, dev);
+    let cookie = cookies::session(&headers, bridge.settings.dev_mode);
     let outcome = bridge
         .logout(uri.query().unwrap_or(""), cookie.as_deref())
         .await
@@ -125,12 +126,66 @@ pub async fn slo(
             lang,
             request_id: request_id.clone(),
         })?;
-    tracing::info!(ended = outcome.ended, "logout");
-    let mut res = redirect(StatusCode::FOUND, &outcome.location);
-    if cookie.is_some()
-        && let Some(v) = cookies::clear_session(dev)
-    {
-        res.headers_mut().append(header::SET_COOKIE, v);
+    Ok(logout_response(
+        &bridge,
+        lang,
+        cookie.is_some(),
+        outcome,
+        StatusCode::FOUND,
+    ))
+}
+
+/// `POST /saml/slo`: the logout confirmation form (anti-CSRF token bound to the session).
+pub async fn slo_confirmed(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_headers(&headers);
+    let fail = PageError::for_request(lang, &request_id);
+    let body = body.map_err(|_| fail(FlowError::BadCsrf))?;
+    let csrf = form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let cookie = cookies::session(&headers, bridge.settings.dev_mode);
+    let outcome = bridge
+        .logout_confirmed(cookie.as_deref(), &csrf)
+        .await
+        .map_err(fail)?;
+    Ok(logout_response(
+        &bridge,
+        lang,
+        cookie.is_some(),
+        outcome,
+        StatusCode::SEE_OTHER,
+    ))
+}
+
+fn logout_response(
+    bridge: &AppState,
+    lang: Lang,
+    had_cookie: bool,
+    outcome: LogoutOutcome,
+    redirect_status: StatusCode,
+) -> Response {
+    match outcome {
+        LogoutOutcome::Confirm { csrf } => html_response(
+            StatusCode::OK,
+            pages::confirm_logout(lang, &csrf, bridge.settings.partner_landing_url.as_str()),
+            pages::csp_plain(),
+        ),
+        LogoutOutcome::Done { location, ended } => {
+            tracing::info!(ended, "logout");
+            let mut res = redirect(redirect_status, &location);
+            if had_cookie
+                && ended > 0
+                && let Some(v) = cookies::clear_session(bridge.settings.dev_mode)
+            {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
     }
-    Ok(res)
 }

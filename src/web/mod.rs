@@ -32,8 +32,14 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .route("/readyz", get(status::readyz))
         .route("/saml/metadata", get(status::metadata))
         .route("/saml/sso", get(sso::saml_sso).head(head_not_allowed))
-        .route("/saml/slo", get(huawei::slo).head(head_not_allowed))
+        .route(
+            "/saml/slo",
+            get(huawei::slo)
+                .post(huawei::slo_confirmed)
+                .head(head_not_allowed),
+        )
         .route("/sso/start", get(sso::start).head(head_not_allowed))
+        .route("/sso/confirm", post(sso::confirm))
         .route("/huawei/{site}/bind-result", post(huawei::bind_result))
         .route(
             "/huawei/{site}/bind-result/continue",

@@ -8,13 +8,13 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::sha::sha256;
 use std::sync::LazyLock;
 
-use crate::flow::AutoPost;
+use crate::flow::{AutoPost, ConfirmReason, Confirmation};
 
 /// The only inline script: submit the form as soon as the page loads.
 const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 
 /// The only stylesheet.
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.6}h1{font-size:1.3rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#c7000b;color:#fff}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}.muted{color:#59636e;font-size:.9rem}code,.muted,td{overflow-wrap:anywhere}.ok{color:#1a7f37;font-weight:600}.fail{color:#c7000b;font-weight:600}ul.checks li{margin:.3rem 0}";
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.6}h1{font-size:1.3rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#c7000b;color:#fff}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}.muted{color:#59636e;font-size:.9rem}code,.muted,td{overflow-wrap:anywhere}.ok{color:#1a7f37;font-weight:600}button.secondary{background:#e6e8eb;color:#1f2328}table.who{border-collapse:collapse;margin:1rem 0}table.who th{text-align:left;font-weight:400;color:#59636e;padding:.2rem 1rem .2rem 0}.fail{color:#c7000b;font-weight:600}ul.checks li{margin:.3rem 0}";
 
 /// `'sha256-…'` sources for the CSP, computed once.
 static SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(AUTO_SUBMIT_SCRIPT));
@@ -162,14 +162,7 @@ pub fn auto_submit(
     action: &str,
     fields: &[(&str, &str)],
 ) -> String {
-    let mut inputs = String::new();
-    for (name, value) in fields {
-        inputs.push_str(&format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(name),
-            escape(value)
-        ));
-    }
+    let inputs = hidden_inputs(fields);
     let body = format!(
         "<h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\">{inputs}<button type=\"submit\">{}</button></form>",
         escape(title),
@@ -178,6 +171,113 @@ pub fn auto_submit(
         escape(lang.pick("继续", "Continue")),
     );
     layout(lang, title, &body, true)
+}
+
+/// A form's hidden inputs, escaped.
+fn hidden_inputs(fields: &[(&str, &str)]) -> String {
+    let mut inputs = String::new();
+    for (name, value) in fields {
+        inputs.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        ));
+    }
+    inputs
+}
+
+/// The sign-in confirmation page (A16, A23): who is signing in, what happens next, and two
+/// buttons that POST to `/sso/confirm` with the session's anti-CSRF token. No script: the
+/// customer must press a button, which a link elsewhere cannot do for them.
+pub fn confirm_signin(lang: Lang, c: &Confirmation, partner_name: &str) -> String {
+    let title = lang.pick("确认登录华为云", "Confirm sign-in to Huawei Cloud");
+    let (lead, next) = match c.reason {
+        ConfirmReason::FirstLogin => (
+            lang.pick(
+                "您即将以下面的合作伙伴账号首次进入华为云。",
+                "You are about to open Huawei Cloud for the first time with this partner account.",
+            ),
+            lang.pick(
+                "继续后，华为云会请您创建一个新的华为云账号，或关联一个已有的华为云账号。您选择的华为云账号将与上面的合作伙伴账号绑定，用于计费和管理。如果这不是您的账号，请不要继续。",
+                "If you continue, Huawei Cloud will ask you to create a new Huawei Cloud account or link an existing one. The Huawei Cloud account you choose will be bound to the partner account above, for billing and management. If this is not your account, do not continue.",
+            ),
+        ),
+        ConfirmReason::NotStartedHere => (
+            lang.pick(
+                "华为云请求以下面的合作伙伴账号为您登录，但这次登录不是刚刚从合作伙伴平台发起的。",
+                "Huawei Cloud asks to sign you in with this partner account, but the sign-in was not just started from the partner platform.",
+            ),
+            lang.pick(
+                "只有当您刚刚要求打开华为云时才继续。如果您没有这样做，请选择“这不是我”。",
+                "Continue only if you just asked to open Huawei Cloud. If you did not, choose \u{201c}This is not me\u{201d}.",
+            ),
+        ),
+    };
+    let mut who = String::new();
+    let mut row = |label: &str, value: &str| {
+        who.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            escape(label),
+            escape(value)
+        ));
+    };
+    if let Some(name) = &c.display_name {
+        row(lang.pick("姓名", "Name"), name);
+    }
+    row(
+        lang.pick("合作伙伴账号 ID", "Partner account ID"),
+        &c.x_user_id,
+    );
+    if let Some(email) = &c.email {
+        row(lang.pick("邮箱", "E-mail"), email);
+    }
+    if let Some(mobile) = &c.mobile {
+        row(lang.pick("手机", "Mobile"), mobile);
+    }
+    let mut fields = vec![("csrf", c.csrf.as_str())];
+    if let Some(state) = &c.state {
+        fields.push(("state", state.as_str()));
+    }
+    let inputs = hidden_inputs(&fields);
+    let body = format!(
+        "<h1>{}</h1><p class=\"muted\">{} {}</p><p>{}</p><table class=\"who\">{who}</table><p>{}</p>\
+         <form method=\"post\" action=\"/sso/confirm\">{inputs}\
+         <p><button type=\"submit\" name=\"action\" value=\"continue\" id=\"confirm-continue\">{}</button></p>\
+         <p><button type=\"submit\" name=\"action\" value=\"cancel\" id=\"confirm-cancel\" class=\"secondary\">{}</button></p></form>",
+        escape(title),
+        escape(lang.pick("合作伙伴平台：", "Partner platform:")),
+        escape(partner_name),
+        escape(lead),
+        escape(next),
+        escape(lang.pick(
+            "是我，继续前往华为云",
+            "This is me, continue to Huawei Cloud"
+        )),
+        escape(lang.pick("这不是我", "This is not me")),
+    );
+    layout(lang, title, &body, false)
+}
+
+/// The logout confirmation page (A20): a plain GET of `/saml/slo` ends nothing by itself.
+pub fn confirm_logout(lang: Lang, csrf: &str, back: &str) -> String {
+    let title = lang.pick("退出登录", "Sign out");
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><form method=\"post\" action=\"/saml/slo\">{}\
+         <p><button type=\"submit\" id=\"logout-confirm\">{}</button></p></form><p><a href=\"{}\">{}</a></p>",
+        escape(title),
+        escape(lang.pick(
+            "要结束您在本平台的华为云单点登录会话吗？",
+            "Do you want to end your Huawei Cloud sign-in session with this platform?"
+        )),
+        hidden_inputs(&[("csrf", csrf)]),
+        escape(lang.pick("退出登录", "Sign out")),
+        escape(back),
+        escape(lang.pick(
+            "不退出，返回合作伙伴平台",
+            "Stay signed in and go back to the partner platform"
+        )),
+    );
+    layout(lang, title, &body, false)
 }
 
 /// Public wording of an error: title, what happened, what to do next.

@@ -1,7 +1,8 @@
-//! Browser routes of the SSO flow: `/sso/start` (redeem a ticket) and `/saml/sso` (Huawei's
-//! AuthnRequest).
+//! Browser routes of the SSO flow: `/sso/start` (redeem a ticket), `/saml/sso` (Huawei's
+//! AuthnRequest) and `/sso/confirm` (the customer's answer on the confirmation page).
 
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
@@ -12,7 +13,9 @@ use super::cookies;
 use super::error::{PageError, html_response};
 use super::pages::{self, Lang};
 use super::request_id::RequestId;
-use crate::flow::{AutoPost, FlowError, SsoOutcome, StartOutcome};
+use crate::flow::{
+    AutoPost, ConfirmChoice, ConfirmOutcome, Confirmation, FlowError, Onward, SsoOutcome,
+};
 
 /// Query of `/sso/start`.
 #[derive(Debug, Deserialize)]
@@ -28,11 +31,7 @@ pub async fn start(
     query: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = |err| PageError {
-        err,
-        lang,
-        request_id: request_id.clone(),
-    };
+    let fail = PageError::for_request(lang, &request_id);
     let ticket = query
         .ok()
         .and_then(|Query(q)| q.ticket)
@@ -40,20 +39,9 @@ pub async fn start(
     let dev = bridge.settings.dev_mode;
     let old = cookies::session(&headers, dev);
     let outcome = bridge.start(&ticket, old.as_deref()).await.map_err(fail)?;
-    let (cookie, mut res) = match outcome {
-        StartOutcome::ToHuawei { session, location } => {
-            tracing::info!("session opened; sending browser to Huawei");
-            (
-                session.cookie,
-                super::redirect(StatusCode::FOUND, &location),
-            )
-        }
-        StartOutcome::Answer { session, post } => {
-            tracing::info!("session opened; answering resumed request");
-            (session.cookie, auto_post(lang, &post))
-        }
-    };
-    if let Some(v) = cookies::set_session(&cookie, dev) {
+    tracing::info!(next = onward_label(&outcome.next), "session opened");
+    let mut res = onward(&bridge, lang, &outcome.next, StatusCode::FOUND);
+    if let Some(v) = cookies::set_session(&outcome.session.cookie, dev) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)
@@ -86,7 +74,107 @@ pub async fn saml_sso(
             tracing::info!("no session; AuthnRequest parked for partner login");
             super::redirect(StatusCode::FOUND, &location)
         }
+        SsoOutcome::Confirm(c) => {
+            tracing::info!(reason = ?c.reason, "AuthnRequest parked until the customer confirms");
+            confirm_page(&bridge, lang, &c)
+        }
     })
+}
+
+/// The confirmation form's fields.
+#[derive(Debug, Default)]
+struct ConfirmForm {
+    csrf: String,
+    state: Option<String>,
+    choice: Option<ConfirmChoice>,
+}
+
+impl ConfirmForm {
+    /// Reads the urlencoded body; unknown fields are ignored, an unknown action is none.
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (name, value) in form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "csrf" => form.csrf = value.into_owned(),
+                "state" => form.state = Some(value.into_owned()),
+                "action" => {
+                    form.choice = match value.as_ref() {
+                        "continue" => Some(ConfirmChoice::Continue),
+                        "cancel" => Some(ConfirmChoice::Cancel),
+                        _ => None,
+                    }
+                }
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// `POST /sso/confirm`: the customer's answer. Same-site, so the SameSite=Lax session cookie is
+/// sent; the anti-CSRF token proves the form came from our page for this session.
+pub async fn confirm(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, PageError> {
+    let lang = Lang::from_headers(&headers);
+    let fail = PageError::for_request(lang, &request_id);
+    let form = ConfirmForm::parse(&body.map_err(|_| fail(FlowError::BadCsrf))?);
+    let choice = form.choice.ok_or_else(|| fail(FlowError::BadCsrf))?;
+    let dev = bridge.settings.dev_mode;
+    let cookie = cookies::session(&headers, dev);
+    let outcome = bridge
+        .confirm(cookie.as_deref(), &form.csrf, form.state.as_deref(), choice)
+        .await
+        .map_err(fail)?;
+    Ok(match outcome {
+        ConfirmOutcome::Onward(next) => {
+            tracing::info!(next = onward_label(&next), "customer confirmed sign-in");
+            onward(&bridge, lang, &next, StatusCode::SEE_OTHER)
+        }
+        ConfirmOutcome::Cancelled(location) => {
+            tracing::info!("customer declined sign-in; session ended");
+            let mut res = super::redirect(StatusCode::SEE_OTHER, &location);
+            if let Some(v) = cookies::clear_session(dev) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
+    })
+}
+
+/// The response for the next step of a usable session (`redirect`: 302 after a GET, 303 after
+/// a POST).
+fn onward(bridge: &AppState, lang: Lang, next: &Onward, redirect: StatusCode) -> Response {
+    match next {
+        Onward::ToHuawei(location) => super::redirect(redirect, location),
+        Onward::Answer(post) => auto_post(lang, post),
+        Onward::Confirm(c) => confirm_page(bridge, lang, c),
+    }
+}
+
+/// For the log: which way the flow went.
+fn onward_label(next: &Onward) -> &'static str {
+    match next {
+        Onward::ToHuawei(_) => "to_huawei",
+        Onward::Answer(_) => "answer_parked_request",
+        Onward::Confirm(_) => "confirm_first",
+    }
+}
+
+fn confirm_page(bridge: &AppState, lang: Lang, c: &Confirmation) -> Response {
+    let partner = bridge
+        .settings
+        .partner_landing_url
+        .host_str()
+        .unwrap_or_default();
+    html_response(
+        StatusCode::OK,
+        pages::confirm_signin(lang, c, partner),
+        pages::csp_plain(),
+    )
 }
 
 fn auto_post(lang: Lang, post: &AutoPost) -> Response {

@@ -73,10 +73,13 @@ fn serves_metadata_and_tickets_over_tcp() {
         &addr,
         &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     );
-    assert!(start.starts_with("HTTP/1.1 302"), "{start}");
-    assert!(start.contains(&format!(
-        "location: {LOGIN_URL}?xAccountType=partnerX&isFirstLogin=true"
-    )));
+    // A first login: the customer is asked to confirm who they are (A16), with the session set.
+    assert!(start.starts_with("HTTP/1.1 200"), "{start}");
+    assert!(start.contains("action=\"/sso/confirm\""), "{start}");
+    assert!(
+        start.contains("set-cookie: __Host-sso_bridge_session="),
+        "{start}"
+    );
 
     // Graceful shutdown on SIGTERM.
     Command::new("kill")
@@ -181,4 +184,17 @@ fn keygen_refuses_to_overwrite_and_check_describes() {
         String::from_utf8_lossy(&out.stdout).trim(),
         sso_bridge::random::hex(&openssl::sha::sha256(b"0123456789abcdef"))
     );
+}
+
+#[test]
+fn the_embedded_default_refuses_the_demo_key() {
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("SSO_BRIDGE_DEV_API_KEY", sso_bridge::config::DEMO_API_KEY)
+        .env("SSO_BRIDGE_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SSO_BRIDGE_DEV_API_KEY"), "{err}");
 }

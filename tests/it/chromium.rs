@@ -279,11 +279,25 @@ async fn customer_journey_in_chromium() {
     assert!(b.text().await.contains("Welcome"));
     b.shot("02-partner-home").await;
 
-    // First jump: Huawei asks to create or link an account.
+    // First jump: the bridge shows who is signing in and waits for the customer's click (A16).
     b.click("#open-console").await;
+    b.wait_for("#confirm-continue").await;
+    let confirm = b.text().await;
+    assert!(
+        confirm.contains("Confirm sign-in to Huawei Cloud")
+            && confirm.contains("张三 Zhang San")
+            && confirm.contains("demo-1001")
+            && confirm.contains("z***n@example.com"),
+        "{confirm}"
+    );
+    assert!(b.url().await.starts_with(&format!("{bridge}/sso/start")));
+    b.shot("03-bridge-confirm-first-login").await;
+    b.click("#confirm-continue").await;
+
+    // Huawei asks to create or link an account.
     b.wait_for("#create-account").await;
     assert!(b.text().await.contains("Create a new Huawei Cloud account"));
-    b.shot("03-huawei-first-login-choice").await;
+    b.shot("04-huawei-first-login-choice").await;
 
     // Create: the bind-result notification crosses the browser to the bridge, which sends the
     // customer on to the console.
@@ -295,7 +309,7 @@ async fn customer_journey_in_chromium() {
         "{console}"
     );
     assert!(b.url().await.starts_with(&format!("{sim}/console")));
-    b.shot("04-console-after-binding").await;
+    b.shot("05-console-after-binding").await;
     let (status, m) = mapping(&bridge, "demo-1001").await;
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["source"], "bind_notification");
@@ -307,13 +321,13 @@ async fn customer_journey_in_chromium() {
     let console = b.text().await;
     assert!(console.contains("isFirstLogin=false"), "{console}");
     assert!(console.contains(m["domain_id"].as_str().unwrap()));
-    b.shot("05-console-second-jump").await;
+    b.shot("06-console-second-jump").await;
 
     // Log out at the console: single logout through the bridge.
     b.click("#logout").await;
     b.wait_for("#logout-result").await;
     assert!(b.text().await.contains("You have signed out"));
-    b.shot("06-signed-out").await;
+    b.shot("07-signed-out").await;
     // The IdP session is over: Huawei's next request lands on the partner login page.
     b.goto(&format!(
         "{sim}/authui/saml/login?xAccountType=demo-partner&isFirstLogin=false"
@@ -325,7 +339,7 @@ async fn customer_journey_in_chromium() {
             .await
             .starts_with(&format!("{partner}/login?resume="))
     );
-    b.shot("07-login-required-again").await;
+    b.shot("08-login-required-again").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,6 +374,48 @@ async fn expired_ticket_and_tampered_assertion_in_chromium() {
         "{text}"
     );
     b.shot("01-expired-ticket").await;
+
+    // A16: someone sends the customer a ticket link for their own partner account. The bridge
+    // shows whose account it is; "This is not me" ends that session, so Huawei's login URL that
+    // the sender sends next gets no assertion either.
+    let res = http_client::request(
+        "POST",
+        &format!("{bridge}/api/v1/login-tickets"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"x_user_id":"demo-1003","display_name":"Wang Wu"}"#,
+    )
+    .await
+    .unwrap();
+    let url = serde_json::from_slice::<Value>(&res.body).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.goto(&url).await;
+    b.wait_for("#confirm-cancel").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Wang Wu") && text.contains("demo-1003"),
+        "{text}"
+    );
+    b.shot("02-ticket-link-from-someone-else").await;
+    b.click("#confirm-cancel").await;
+    b.wait_for("#login-demo-1001").await;
+    assert!(b.url().await.starts_with(&partner));
+    b.goto(&format!(
+        "{sim}/authui/saml/login?xAccountType=demo-partner&isFirstLogin=true"
+    ))
+    .await;
+    b.wait_for("#login-demo-1001").await;
+    assert!(
+        b.url()
+            .await
+            .starts_with(&format!("{partner}/login?resume=")),
+        "no session remains: {}",
+        b.url().await
+    );
     drop(b);
 
     // Without JavaScript the auto-POST page waits with a visible button; change one attribute
@@ -368,9 +424,10 @@ async fn expired_ticket_and_tampered_assertion_in_chromium() {
     b.goto(&format!("{partner}/")).await;
     b.click("#login-demo-1002").await;
     b.click("#open-console").await;
+    b.click("#confirm-continue").await;
     b.wait_for("input[name=SAMLResponse]").await;
     assert!(b.text().await.contains("Continue"));
-    b.shot("02-auto-post-without-javascript").await;
+    b.shot("03-auto-post-without-javascript").await;
     let saml = b.attribute("input[name=SAMLResponse]", "value").await;
     let relay = b.attribute("input[name=RelayState]", "value").await;
     let xml = String::from_utf8(STANDARD.decode(&saml).unwrap()).unwrap();
@@ -390,5 +447,5 @@ async fn expired_ticket_and_tampered_assertion_in_chromium() {
         text.contains("SAML Response rejected") && text.contains("digest does not match"),
         "{text}"
     );
-    b.shot("03-tampered-assertion-rejected").await;
+    b.shot("04-tampered-assertion-rejected").await;
 }

@@ -246,3 +246,65 @@ fn the_example_config_is_valid() {
     assert_eq!(s.sites[0].sp.entity_id, "https://auth.huaweicloud.com/");
     assert_eq!(s.sso_url(), "https://sso.partner.example.cn/saml/sso");
 }
+
+#[test]
+fn the_published_demo_key_is_refused_outside_the_demo() {
+    use sso_bridge::config::DEMO_API_KEY;
+    // In a config file, as a hash.
+    let (_dir, path) = setup();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let ours = sso_bridge::random::hex(&openssl::sha::sha256(API_KEY.as_bytes()));
+    let demo = sso_bridge::random::hex(&openssl::sha::sha256(DEMO_API_KEY.as_bytes()));
+    std::fs::write(
+        &path,
+        text.replace(
+            &format!("[\"{ours}\"]"),
+            &format!("[\"{ours}\", \"{demo}\"]"),
+        ),
+    )
+    .unwrap();
+    let e = load_err(&path);
+    assert!(e.starts_with("partner.api_key_sha256[1]:"), "{e}");
+    assert!(e.contains("demo key"), "{e}");
+    // As the embedded default's key.
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let e = Settings::embedded(listen, DEMO_API_KEY)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("SSO_BRIDGE_DEV_API_KEY:"), "{e}");
+    assert!(Settings::demo(listen).unwrap().accepts_demo_key);
+    assert!(
+        !Settings::embedded(listen, "a-key-of-our-own-000")
+            .unwrap()
+            .accepts_demo_key
+    );
+}
+
+/// Even a bridge whose key list somehow holds the demo key's hash (settings built in code)
+/// refuses the demo key unless it is the demo.
+#[tokio::test]
+async fn the_api_refuses_the_demo_key_unless_in_the_demo() {
+    use sso_bridge::config::DEMO_API_KEY;
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let mut settings = Settings::embedded(listen, "a-key-of-our-own-000").unwrap();
+    settings
+        .api_key_hashes
+        .push(openssl::sha::sha256(DEMO_API_KEY.as_bytes()));
+    for (accepts, expected) in [(false, 401), (true, 200)] {
+        settings.accepts_demo_key = accepts;
+        let clock = std::sync::Arc::new(sso_bridge::clock::FixedClock::new(
+            time::OffsetDateTime::now_utc(),
+        ));
+        let store = make_store(&settings, Backend::Memory, clock.clone());
+        let bridge = std::sync::Arc::new(
+            sso_bridge::flow::Bridge::new(std::sync::Arc::new(settings.clone()), store, clock)
+                .unwrap(),
+        );
+        let router = sso_bridge::web::router(bridge);
+        let req = axum::http::Request::get("/api/v1/events")
+            .header("authorization", format!("Bearer {DEMO_API_KEY}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(call(&router, req).await.status.as_u16(), expected);
+    }
+}

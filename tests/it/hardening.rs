@@ -14,29 +14,9 @@ use serde_json::json;
 use crate::both_backends;
 use crate::support::*;
 
-const SP2_ENTITY: &str = "https://sp2.test/";
-const SP2_ACS: &str = "https://sp2.test/acs";
-
 #[tokio::test]
 async fn sites_are_kept_apart_and_resume_picks_the_site() {
-    let sp2 = TestSp::new();
-    let md2 = sp2
-        .metadata()
-        .replace(SP_ENTITY, SP2_ENTITY)
-        .replace(ACS2, "https://sp2.test/acs-other")
-        .replace(ACS, SP2_ACS);
-    let mut o = EnvOptions::new(Backend::Memory);
-    let md2_for_edit = md2.clone();
-    o.edit = Some(Box::new(move |c: String| {
-        let _ = &md2_for_edit;
-        format!(
-            "{c}\n[[sites]]\nname = \"intl\"\nx_account_type = \"partnerIntl\"\nsp_metadata_file = \"sp2.xml\"\nlogin_url = \"https://auth-intl.sp.test/authui/saml/login\"\ndefault_service = \"https://console-intl.sp.test/\"\n"
-        )
-    }));
-    o.pre_load = Some(Box::new(move |dir: &std::path::Path| {
-        std::fs::write(dir.join("sp2.xml"), &md2).unwrap()
-    }));
-    let env = TestEnv::with(o).await;
+    let (env, sp2) = TestEnv::two_sites(Backend::Memory).await;
 
     let sp2_request = |env: &TestEnv| {
         let mut spec = env.authn();
@@ -58,7 +38,7 @@ async fn sites_are_kept_apart_and_resume_picks_the_site() {
     let start = env
         .ticket(json!({"x_user_id": "u1", "resume": resume}))
         .await;
-    let (xml, _) = env.get(&start, None).await.saml_post();
+    let (xml, _) = env.redeem(&start).await.0.saml_post();
     assert!(xml.contains(&format!("Destination=\"{SP2_ACS}\"")));
     assert!(xml.contains(&format!("<saml2:Audience>{SP2_ENTITY}</saml2:Audience>")));
     // Naming the other site for that state is refused.
@@ -78,8 +58,9 @@ async fn sites_are_kept_apart_and_resume_picks_the_site() {
     // A ticket for the second site goes to that site's login URL.
     let start = env.ticket(json!({"x_user_id": "u1", "site": "intl"})).await;
     assert!(
-        env.get(&start, None)
+        env.redeem(&start)
             .await
+            .0
             .location()
             .starts_with("https://auth-intl.sp.test/authui/saml/login?xAccountType=partnerIntl&")
     );
@@ -102,11 +83,9 @@ async fn head_requests_consume_nothing() {
         .await;
         assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
     }
-    assert_eq!(
-        env.get(&start, None).await.status,
-        StatusCode::FOUND,
-        "ticket still valid"
-    );
+    let redeemed = env.get(&start, None).await;
+    assert_eq!(redeemed.status, StatusCode::OK, "ticket still valid");
+    assert!(redeemed.body.contains("/sso/confirm"));
     assert_eq!(
         env.get(&format!("/saml/sso?{query}"), None).await.status,
         StatusCode::FOUND,

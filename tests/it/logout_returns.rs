@@ -12,6 +12,7 @@ use crate::support::*;
 fn logout_request(
     env: &TestEnv,
     id: &str,
+    name_id: &str,
     session_index: Option<&str>,
     destination: Option<&str>,
 ) -> String {
@@ -22,32 +23,73 @@ fn logout_request(
         .map(|d| format!(r#" Destination="{d}""#))
         .unwrap_or_default();
     format!(
-        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"{destination} ID="{id}" IssueInstant="{}" Version="2.0"><saml:Issuer>{SP_ENTITY}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">_n</saml:NameID>{index}</samlp:LogoutRequest>"#,
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"{destination} ID="{id}" IssueInstant="{}" Version="2.0"><saml:Issuer>{SP_ENTITY}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">{name_id}</saml:NameID>{index}</samlp:LogoutRequest>"#,
         sso_bridge::saml::xml_time::format(env.now())
     )
 }
 
-/// Logs in and gets one assertion; returns (cookie, SessionIndex).
-async fn session_with_index(env: &TestEnv, user: &str) -> (String, String) {
+/// A logged-in session that got one assertion.
+struct Signed {
+    cookie: String,
+    index: String,
+    name_id: String,
+}
+
+fn between<'a>(xml: &'a str, start: &str, end: &str) -> &'a str {
+    let s = xml.find(start).unwrap() + start.len();
+    let e = xml[s..].find(end).unwrap() + s;
+    &xml[s..e]
+}
+
+async fn session_with_index(env: &TestEnv, user: &str) -> Signed {
     let cookie = env.login(json!({"x_user_id": user})).await;
     let (xml, _) = env.fresh_sso(Some(&cookie)).await.saml_post();
-    let start = xml.find("SessionIndex=\"").unwrap() + 14;
-    let end = xml[start..].find('"').unwrap() + start;
-    (cookie, xml[start..end].to_owned())
+    Signed {
+        cookie,
+        index: between(&xml, "SessionIndex=\"", "\"").to_owned(),
+        name_id: between(&xml, "<saml2:NameID", "</saml2:NameID>")
+            .split_once('>')
+            .unwrap()
+            .1
+            .to_owned(),
+    }
 }
 
 async fn is_alive(env: &TestEnv, cookie: &str) -> bool {
     env.fresh_sso(Some(cookie)).await.status == StatusCode::OK
 }
 
+/// Sends a signed LogoutRequest and returns (response, LogoutResponse XML).
+async fn send_logout(
+    env: &TestEnv,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    xml: &str,
+    cookie: Option<&str>,
+) -> (TestResponse, String) {
+    let q = signed_query(key, xml, None);
+    let res = env.get(&format!("/saml/slo?{q}"), cookie).await;
+    assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+    let loc = res.location();
+    let query = loc.split_once('?').unwrap().1;
+    let signed = split_query(query, MessageKind::Response).unwrap();
+    signed
+        .verify(&[env.settings.idp.cert.public_key().unwrap()])
+        .unwrap();
+    let xml = String::from_utf8(signed.inflate().unwrap()).unwrap();
+    (res, xml)
+}
+
+const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
+
 async fn logout_request_ends_the_session_and_answers(b: Backend) {
     let env = TestEnv::new(b).await;
-    let (cookie, index) = session_with_index(&env, "u1").await;
-    let (other_cookie, _) = session_with_index(&env, "u2").await;
+    let s1 = session_with_index(&env, "u1").await;
+    let s2 = session_with_index(&env, "u2").await;
     let slo = format!("{PUBLIC_URL}/saml/slo");
     let q = signed_query(
         &env.sp.key,
-        &logout_request(&env, "_lo1", Some(&index), Some(&slo)),
+        &logout_request(&env, "_lo1", &s1.name_id, Some(&s1.index), Some(&slo)),
         Some("rs-1"),
     );
     // Huawei redirects the browser, but the session is found by SessionIndex even without a cookie.
@@ -70,14 +112,11 @@ async fn logout_request_ends_the_session_and_answers(b: Backend) {
         root.attr("Destination"),
         Some("https://sp.test/slo-response")
     );
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(xml.contains(SUCCESS) && !xml.contains(UNKNOWN_PRINCIPAL));
+    assert!(!is_alive(&env, &s1.cookie).await);
     assert!(
-        String::from_utf8(xml)
-            .unwrap()
-            .contains("urn:oasis:names:tc:SAML:2.0:status:Success")
-    );
-    assert!(!is_alive(&env, &cookie).await);
-    assert!(
-        is_alive(&env, &other_cookie).await,
+        is_alive(&env, &s2.cookie).await,
         "another user's session stays"
     );
 
@@ -90,21 +129,141 @@ async fn logout_request_ends_the_session_and_answers(b: Backend) {
 }
 both_backends!(logout_request_ends_the_session_and_answers);
 
+async fn logout_matches_name_id_session_index_and_site(b: Backend) {
+    // A24: a LogoutRequest ends a session only when its NameID, SessionIndex and issuing site all
+    // belong to that session; otherwise nothing ends and the LogoutResponse says so.
+    let (env, sp2) = TestEnv::two_sites(b).await;
+    let victim = session_with_index(&env, "victim").await;
+    let other = session_with_index(&env, "other").await;
+    let slo = format!("{PUBLIC_URL}/saml/slo");
+    let cases = [
+        // Another browser's SessionIndex with some other NameID.
+        (
+            &env.sp.key,
+            logout_request(
+                &env,
+                "_m1",
+                "_not-the-name-id",
+                Some(&victim.index),
+                Some(&slo),
+            ),
+            None,
+        ),
+        // Another user's NameID with the victim's SessionIndex.
+        (
+            &env.sp.key,
+            logout_request(&env, "_m2", &other.name_id, Some(&victim.index), Some(&slo)),
+            None,
+        ),
+        // No SessionIndex: the browser's own session, but the NameID is another session's.
+        (
+            &env.sp.key,
+            logout_request(&env, "_m3", &other.name_id, None, Some(&slo)),
+            Some(victim.cookie.as_str()),
+        ),
+        // The International site's SP naming a China-site session exactly.
+        (
+            &sp2.key,
+            logout_request(
+                &env,
+                "_m4",
+                &victim.name_id,
+                Some(&victim.index),
+                Some(&slo),
+            )
+            .replace(SP_ENTITY, SP2_ENTITY),
+            None,
+        ),
+    ];
+    for (key, xml, cookie) in cases {
+        let (_, response) = send_logout(&env, key, &xml, cookie).await;
+        assert!(
+            response.contains(UNKNOWN_PRINCIPAL) && !response.contains(SUCCESS),
+            "{response}"
+        );
+        assert!(is_alive(&env, &victim.cookie).await, "{xml}");
+        assert!(is_alive(&env, &other.cookie).await, "{xml}");
+    }
+    // The exact NameID without a SessionIndex ends the browser's own session.
+    let (_, response) = send_logout(
+        &env,
+        &env.sp.key,
+        &logout_request(&env, "_m5", &victim.name_id, None, Some(&slo)),
+        Some(&victim.cookie),
+    )
+    .await;
+    assert!(response.contains(SUCCESS), "{response}");
+    assert!(!is_alive(&env, &victim.cookie).await);
+    assert!(is_alive(&env, &other.cookie).await);
+}
+both_backends!(logout_matches_name_id_session_index_and_site);
+
+async fn logout_request_ids_have_their_own_replay_namespace(b: Backend) {
+    let env = TestEnv::new(b).await;
+    let s = session_with_index(&env, "u1").await;
+    // An AuthnRequest ID already used does not block a LogoutRequest with the same ID.
+    let mut spec = env.authn();
+    spec.id = "_shared-id".into();
+    env.get(
+        &format!("/saml/sso?{}", env.signed(&spec, None)),
+        Some(&s.cookie),
+    )
+    .await
+    .saml_post();
+    let slo = format!("{PUBLIC_URL}/saml/slo");
+    let xml = logout_request(&env, "_shared-id", &s.name_id, Some(&s.index), Some(&slo));
+    let (_, response) = send_logout(&env, &env.sp.key, &xml, None).await;
+    assert!(response.contains(SUCCESS), "{response}");
+    // And the reverse: a used LogoutRequest ID does not make an AuthnRequest a replay.
+    let fresh = env.login(json!({"x_user_id": "u2"})).await;
+    let xml = logout_request(&env, "_other-shared", "_x", None, Some(&slo));
+    send_logout(&env, &env.sp.key, &xml, None).await;
+    let mut spec = env.authn();
+    spec.id = "_other-shared".into();
+    env.get(
+        &format!("/saml/sso?{}", env.signed(&spec, None)),
+        Some(&fresh),
+    )
+    .await
+    .saml_post();
+}
+both_backends!(logout_request_ids_have_their_own_replay_namespace);
+
 async fn bad_logout_requests_end_nothing(b: Backend) {
     let env = TestEnv::new(b).await;
-    let (cookie, index) = session_with_index(&env, "u1").await;
+    let Signed {
+        cookie,
+        index,
+        name_id,
+    } = session_with_index(&env, "u1").await;
     let slo = format!("{PUBLIC_URL}/saml/slo");
     let stranger = TestSp::new();
+    let request = |id: &str, index: Option<&str>, destination: Option<&str>| {
+        logout_request(&env, id, &name_id, index, destination)
+    };
     let good = signed_query(
         &env.sp.key,
-        &logout_request(&env, "_lo2", Some(&index), Some(&slo)),
+        &request("_lo2", Some(&index), Some(&slo)),
         None,
+    );
+    let expired = request("_lo8", Some(&index), Some(&slo)).replace(
+        " Version=",
+        &format!(
+            " NotOnOrAfter=\"{}\" Version=",
+            sso_bridge::saml::xml_time::format(env.now() - time::Duration::minutes(3))
+        ),
+    );
+    let without_name_id = request("_lo9", Some(&index), Some(&slo)).replace(
+        &format!(
+            "<saml:NameID Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\">{name_id}</saml:NameID>"
+        ),
+        "",
     );
     for (q, code) in [
         (
             signed_query(
                 &stranger.key,
-                &logout_request(&env, "_lo3", Some(&index), Some(&slo)),
+                &request("_lo3", Some(&index), Some(&slo)),
                 None,
             ),
             "bad_signature",
@@ -116,22 +275,13 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
         (
             signed_query(
                 &env.sp.key,
-                &logout_request(
-                    &env,
-                    "_lo4",
-                    Some(&index),
-                    Some("https://elsewhere.test/slo"),
-                ),
+                &request("_lo4", Some(&index), Some("https://elsewhere.test/slo")),
                 None,
             ),
             "wrong_destination",
         ),
         (
-            signed_query(
-                &env.sp.key,
-                &logout_request(&env, "_lo5", Some(&index), None),
-                None,
-            ),
+            signed_query(&env.sp.key, &request("_lo5", Some(&index), None), None),
             "wrong_destination",
         ),
         (
@@ -145,7 +295,7 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
         (
             signed_query(
                 &env.sp.key,
-                &logout_request(&env, "_lo6", Some(&index), Some(&slo)).replace(
+                &request("_lo6", Some(&index), Some(&slo)).replace(
                     &sso_bridge::saml::xml_time::format(env.now()),
                     &sso_bridge::saml::xml_time::format(env.now() - time::Duration::hours(1)),
                 ),
@@ -156,10 +306,15 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
         (
             signed_query(
                 &env.sp.key,
-                &logout_request(&env, "_lo7", Some(&index), Some(&slo)),
+                &request("_lo7", Some(&index), Some(&slo)),
                 Some(&"r".repeat(81)),
             ),
             "relay_state_too_long",
+        ),
+        (signed_query(&env.sp.key, &expired, None), "expired_request"),
+        (
+            signed_query(&env.sp.key, &without_name_id, None),
+            "not_logout_request",
         ),
     ] {
         let res = env.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
@@ -178,8 +333,36 @@ both_backends!(bad_logout_requests_end_nothing);
 async fn plain_logout_goes_to_the_partner(b: Backend) {
     let env = TestEnv::new(b).await;
     let cookie = env.login(json!({"x_user_id": "u1"})).await;
-    let res = env.get("/saml/slo", Some(&cookie)).await;
-    assert_eq!(res.status, StatusCode::FOUND);
+    // A20: a plain GET (a link or an image on any site) ends nothing; it asks.
+    let page = env.get("/saml/slo", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("action=\"/saml/slo\""));
+    assert!(page.header("set-cookie").is_none());
+    assert!(is_alive(&env, &cookie).await);
+    let csrf = form_value(&page.body, "csrf").unwrap();
+    // A POST without the token, with another session's token, or without the cookie (a
+    // cross-site form) ends nothing.
+    let other = env.login(json!({"x_user_id": "u2"})).await;
+    let other_csrf = form_value(&env.get("/saml/slo", Some(&other)).await.body, "csrf").unwrap();
+    for (body, cookie_sent, code) in [
+        ("".to_owned(), Some(cookie.as_str()), "csrf_mismatch"),
+        (
+            format!("csrf={other_csrf}"),
+            Some(cookie.as_str()),
+            "csrf_mismatch",
+        ),
+        (format!("csrf={csrf}"), None, "session_expired"),
+    ] {
+        let res = env.post_form("/saml/slo", &body, cookie_sent).await;
+        assert_eq!(res.error_code(), code, "{body}");
+        assert!(res.status.is_client_error());
+        assert!(is_alive(&env, &cookie).await);
+    }
+    // The confirmation POST ends the session and clears the cookie.
+    let res = env
+        .post_form("/saml/slo", &format!("csrf={csrf}"), Some(&cookie))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(res.location(), PARTNER_LOGOUT);
     let cleared = res.header("set-cookie").unwrap();
     assert!(
@@ -187,8 +370,13 @@ async fn plain_logout_goes_to_the_partner(b: Backend) {
         "{cleared}"
     );
     assert!(!is_alive(&env, &cookie).await);
-    // Without a session it still lands on the partner's page.
+    assert!(is_alive(&env, &other).await);
+    // Without a session it lands on the partner's page at once.
     assert_eq!(env.get("/saml/slo", None).await.location(), PARTNER_LOGOUT);
+    assert_eq!(
+        env.get("/saml/slo", Some(&cookie)).await.location(),
+        PARTNER_LOGOUT
+    );
 }
 both_backends!(plain_logout_goes_to_the_partner);
 

@@ -277,7 +277,7 @@ async fn import_reports_each_line(b: Backend) {
     let res = env
         .api(
             "POST",
-            "/api/v1/sites/cn/mappings/import",
+            "/api/v1/sites/cn/mapping-imports",
             Some(("application/x-ndjson", &ndjson)),
         )
         .await;
@@ -328,7 +328,7 @@ async fn import_reports_each_line(b: Backend) {
     let again = env
         .api(
             "POST",
-            "/api/v1/sites/cn/mappings/import",
+            "/api/v1/sites/cn/mapping-imports",
             Some(("application/x-ndjson", &ndjson)),
         )
         .await
@@ -340,7 +340,7 @@ async fn import_reports_each_line(b: Backend) {
     let wrong_type = env
         .api(
             "POST",
-            "/api/v1/sites/cn/mappings/import",
+            "/api/v1/sites/cn/mapping-imports",
             Some(("application/json", &ndjson)),
         )
         .await;
@@ -491,6 +491,31 @@ async fn mapping_fields_follow_huawei_rules() {
     }
     let long_uid = env.put_mapping(&"x".repeat(129), "d", "good_name").await;
     assert_eq!(long_uid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Confusable ids (A21) are refused on every path that names a user, with the rule named.
+    for (uid, rule) in [
+        ("u1 ", "white space"),
+        ("\u{A0}u1", "white space"),
+        ("u\u{202E}1", "format characters"),
+        ("u\u{FEFF}1", "format characters"),
+        ("e\u{301}", "NFC"),
+    ] {
+        for method in ["PUT", "GET", "DELETE"] {
+            let body = r#"{"domain_id":"d","domain_name":"good_name"}"#;
+            let res = env
+                .api(method, &path(uid), Some(("application/json", body)))
+                .await;
+            assert_eq!(
+                (res.status, res.error_code().as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+                "{method} {uid:?}"
+            );
+            let message = res.json()["error"]["message"].as_str().unwrap().to_owned();
+            assert!(
+                message.starts_with("x_user_id") && message.contains(rule),
+                "{message}"
+            );
+        }
+    }
     let missing = env
         .api(
             "PUT",
@@ -534,7 +559,7 @@ async fn every_api_endpoint_needs_the_key_and_errors_are_json() {
         ("GET", "/api/v1/sites/cn/mappings/u"),
         ("DELETE", "/api/v1/sites/cn/mappings/u"),
         ("GET", "/api/v1/sites/cn/mappings"),
-        ("POST", "/api/v1/sites/cn/mappings/import"),
+        ("POST", "/api/v1/sites/cn/mapping-imports"),
         ("GET", "/api/v1/events"),
         ("DELETE", "/api/v1/users/u/sessions"),
         ("POST", "/api/v1/login-tickets"),
@@ -563,3 +588,85 @@ async fn every_api_endpoint_needs_the_key_and_errors_are_json() {
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
     );
 }
+
+async fn every_valid_id_is_reachable(b: Backend) {
+    // A25: no fixed route may shadow a user id. `import` (once the import route), ids that look
+    // like path syntax, and ids of any script are written by the import and by PUT, then read,
+    // replaced and deleted through their own mapping URL.
+    let env = TestEnv::new(b).await;
+    let ids = [
+        "import",
+        "mapping-imports",
+        "..",
+        ".",
+        "a/b",
+        "a?b#c",
+        "100%",
+        "li.lei@example.com",
+        "0086-13812345678",
+        "张三 丰",
+        "{x_user_id}",
+    ];
+    let ndjson: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, uid)| {
+            json!({"x_user_id": uid, "domain_id": format!("dom-{i}"), "domain_name": format!("name_{i:03}")})
+                .to_string()
+        })
+        .collect();
+    let res = env
+        .api(
+            "POST",
+            "/api/v1/sites/cn/mapping-imports",
+            Some(("application/x-ndjson", &ndjson.join("\n"))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["summary"]["created"], ids.len(), "{}", res.body);
+    for (i, uid) in ids.iter().enumerate() {
+        let got = env.api("GET", &path(uid), None).await;
+        assert_eq!(got.status, StatusCode::OK, "GET {uid:?}: {}", got.body);
+        assert_eq!(got.json()["x_user_id"], *uid);
+        assert_eq!(got.json()["domain_id"], format!("dom-{i}"));
+        let replaced = env
+            .put_mapping(uid, &format!("new-{i}"), &format!("name_{i:03}"))
+            .await;
+        assert_eq!(
+            replaced.status,
+            StatusCode::OK,
+            "PUT {uid:?}: {}",
+            replaced.body
+        );
+        let gone = env.api("DELETE", &path(uid), None).await;
+        assert_eq!(gone.status, StatusCode::OK, "DELETE {uid:?}: {}", gone.body);
+        assert_eq!(gone.json()["domain_id"], format!("new-{i}"));
+        assert_eq!(
+            env.api("GET", &path(uid), None).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Created again through PUT alone.
+        assert_eq!(
+            env.put_mapping(uid, "again", "again_name").await.status,
+            StatusCode::CREATED,
+            "{uid:?}"
+        );
+        assert_eq!(
+            env.api("DELETE", &path(uid), None).await.status,
+            StatusCode::OK
+        );
+    }
+    // The old import path is now an ordinary mapping URL, where POST is not a method.
+    let old = env
+        .api(
+            "POST",
+            "/api/v1/sites/cn/mappings/import",
+            Some(("application/x-ndjson", &ndjson[0])),
+        )
+        .await;
+    assert_eq!(
+        (old.status, old.error_code().as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+}
+both_backends!(every_valid_id_is_reachable);

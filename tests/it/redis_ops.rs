@@ -22,8 +22,16 @@ async fn two_processes_are_interchangeable() {
     // Ticket created on A, consumed on B; the session opened on B answers on A.
     let start = env.ticket(json!({"x_user_id": "shared-user"})).await;
     let res = get_on(&other, &start, None).await;
-    assert_eq!(res.status, StatusCode::FOUND);
+    assert_eq!(res.status, StatusCode::OK, "first-login confirmation");
     let cookie = res.session_cookie().unwrap();
+    // The confirmation shown by B is accepted by A.
+    let confirmed = env.confirm(&cookie, &res.body, "continue").await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
     assert_eq!(
         env.get(&start, None).await.error_code(),
         "ticket_unknown",
@@ -52,8 +60,9 @@ async fn two_processes_are_interchangeable() {
         .ticket(json!({"x_user_id": "resumed", "resume": resume}))
         .await;
     assert!(
-        env.get(&start, None)
+        env.redeem(&start)
             .await
+            .0
             .saml_post()
             .0
             .contains(">resumed<")

@@ -198,8 +198,20 @@ async fn first_login_binds_second_goes_straight_in_logout_ends_it() {
     let (_, home) = ua.click(&page, "login-demo-1001").await;
     assert!(home.contains("Welcome"), "{home}");
 
-    // First jump: the simulator asks to create or link an account.
-    let (status, choice) = ua.click(&home, "open-console").await;
+    // First jump: the bridge asks the customer to confirm who they are (A16), then the
+    // simulator asks to create or link an account.
+    let (status, confirm) = ua.click(&home, "open-console").await;
+    assert_eq!(status, 200, "{}: {confirm}", ua.last_url);
+    assert!(
+        confirm.contains("Confirm sign-in to Huawei Cloud")
+            && confirm.contains("张三 Zhang San")
+            && confirm.contains("demo-1001")
+            && confirm.contains("z***n@example.com")
+            && confirm.contains("0086-138****0001")
+            && !confirm.contains("zhangsan@example.com"),
+        "{confirm}"
+    );
+    let (status, choice) = ua.click(&confirm, "confirm-continue").await;
     assert_eq!(status, 200, "{}: {choice}", ua.last_url);
     assert!(
         choice.contains("Create a new Huawei Cloud account"),
@@ -278,16 +290,27 @@ async fn simulator_acs_rejects_a_tampered_assertion_precisely() {
     let mut ua = Agent::default();
     let (_, page) = ua.go("GET", &format!("{partner}/"), None).await;
     let (_, home) = ua.click(&page, "login-demo-1002").await;
-    // Stop at the bridge's auto-POST page.
+    // Stop at the bridge's auto-POST page (confirming the first login on the way).
     let res = ua
         .send("POST", &format!("{partner}/open-console"), Some(""))
         .await;
     let mut url = res.header("location").unwrap().to_owned();
+    let mut form: Option<String> = None;
     let post_page = loop {
-        let res = ua.send("GET", &url, None).await;
+        let method = if form.is_some() { "POST" } else { "GET" };
+        let res = ua.send(method, &url, form.as_deref()).await;
+        form = None;
         match res.header("location") {
             Some(l) => url = resolve(&url, l),
-            None => break String::from_utf8_lossy(&res.body).into_owned(),
+            None => {
+                let page = String::from_utf8_lossy(&res.body).into_owned();
+                if !page.contains("confirm-continue") {
+                    break page;
+                }
+                let (action, fields) = form_of(&page, Some("confirm-continue"));
+                url = resolve(&url, &action);
+                form = Some(fields);
+            }
         }
     };
     let _ = home;

@@ -40,8 +40,29 @@ async fn login_then_sso(b: Backend) {
         .ticket(json!({"x_user_id": user, "name": "zhang_san", "email": "a&b@example.com", "mobile": "0086-13812345678",
                        "service": "https://activity.sp.test/free?x=1&y='a%20b'"}))
         .await;
-    let res = env.get(&start, None).await;
-    assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+    let page = env.get(&start, None).await;
+    // A first login asks the customer to confirm who they are (A16); the session is set now.
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("action=\"/sso/confirm\""),
+        "{}",
+        page.body
+    );
+    let set_cookie = page.header("set-cookie").unwrap();
+    assert!(set_cookie.starts_with("__Host-sso_bridge_session="));
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    let cookie = page.session_cookie().unwrap();
+    // The login time is the AuthnInstant, however long the customer takes afterwards.
+    let login_time = env.now();
+    env.clock.advance(time::Duration::seconds(90));
+    let res = env.confirm(&cookie, &page.body, "continue").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(
+        res.header("set-cookie").is_none(),
+        "the session stays the same"
+    );
     let loc = res.location();
     assert!(
         loc.starts_with(&format!(
@@ -56,13 +77,7 @@ async fn login_then_sso(b: Backend) {
         ),
         "{loc}"
     );
-    let set_cookie = res.header("set-cookie").unwrap();
-    assert!(set_cookie.starts_with("__Host-sso_bridge_session="));
-    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
-        assert!(set_cookie.contains(flag), "{set_cookie}");
-    }
-    let cookie = res.session_cookie().unwrap();
-
+    env.clock.advance(time::Duration::seconds(30));
     let spec = env.authn();
     let res = env
         .get(
@@ -130,6 +145,14 @@ async fn login_then_sso(b: Backend) {
     let authn = child(a, A, "AuthnStatement");
     assert!(authn.attr("SessionIndex").is_some());
     assert_eq!(
+        authn.attr("AuthnInstant"),
+        Some(
+            sso_bridge::saml::xml_time::format(login_time.replace_nanosecond(0).unwrap()).as_str()
+        ),
+        "AuthnInstant is when the customer logged in, not when the assertion was made"
+    );
+    assert_ne!(a.attr("IssueInstant"), authn.attr("AuthnInstant"));
+    assert_eq!(
         child(authn, A, "SubjectLocality").attr("Address"),
         Some(SP_ENTITY)
     );
@@ -145,14 +168,24 @@ async fn login_then_sso(b: Backend) {
         ]
     );
 
-    // A second jump in the same session gets a new NameID.
+    // A second assertion in the same session carries the session's transient NameID (single
+    // logout must name it, A24), in a new Assertion.
     let res2 = env.fresh_sso(Some(&cookie)).await;
     let (xml2, relay2) = res2.saml_post();
     assert_eq!(relay2, None);
     let a2 = inbound::parse(xml2.as_bytes()).unwrap();
     let a2 = child(&a2, A, "Assertion");
-    assert_ne!(
+    assert_eq!(
         child(child(a2, A, "Subject"), A, "NameID").text,
+        name_id.text
+    );
+    assert_ne!(a2.attr("ID"), a.attr("ID"));
+    // A new login is a new session with a new NameID.
+    let other = env.login(json!({"x_user_id": user})).await;
+    let (xml3, _) = env.fresh_sso(Some(&other)).await.saml_post();
+    let a3 = inbound::parse(xml3.as_bytes()).unwrap();
+    assert_ne!(
+        child(child(child(&a3, A, "Assertion"), A, "Subject"), A, "NameID").text,
         name_id.text
     );
 }
@@ -178,8 +211,8 @@ async fn request_without_session_is_parked_and_resumed(b: Backend) {
     let start = env
         .ticket(json!({"x_user_id": "u-resume", "resume": resume}))
         .await;
-    let res = env.get(&start, None).await;
-    assert!(res.session_cookie().is_some());
+    // u-resume has no mapping: the customer confirms first, then the parked request is answered.
+    let (res, _) = env.redeem(&start).await;
     let (xml, relay) = res.saml_post();
     assert_eq!(relay.as_deref(), Some("keep-me"));
     assert!(xml.contains(&format!("InResponseTo=\"{}\"", spec.id)));
@@ -235,7 +268,7 @@ async fn is_first_login_follows_the_mapping(b: Backend) {
     let env = TestEnv::new(b).await;
     let uid = XUserId::parse("mapped-user").unwrap();
     let start = env.ticket(json!({"x_user_id": "mapped-user"})).await;
-    let loc = env.get(&start, None).await.location();
+    let loc = env.redeem(&start).await.0.location();
     assert_eq!(query_param(&loc, "isFirstLogin").as_deref(), Some("true"));
     assert_eq!(
         env.put_mapping("mapped-user", "d1", "name1").await.status,
@@ -264,7 +297,7 @@ both_backends!(is_first_login_follows_the_mapping);
 async fn tickets_are_single_use_and_expire(b: Backend) {
     let env = TestEnv::new(b).await;
     let start = env.ticket(json!({"x_user_id": "u"})).await;
-    assert_eq!(env.get(&start, None).await.status, StatusCode::FOUND);
+    assert!(env.redeem(&start).await.0.status.is_redirection());
     let used = env.get_lang(&start, "en").await;
     assert_eq!(used.status, StatusCode::BAD_REQUEST);
     assert_eq!(used.error_code(), "ticket_unknown");
@@ -303,7 +336,8 @@ async fn concurrent_redemption_wins_once(b: Backend) {
     }
     let mut ok = 0;
     for t in tasks {
-        if t.await.unwrap() == StatusCode::FOUND {
+        // One redemption opens a session (the first-login confirmation page); the rest fail.
+        if t.await.unwrap() == StatusCode::OK {
             ok += 1;
         }
     }
@@ -318,6 +352,7 @@ async fn new_login_replaces_the_old_session(b: Backend) {
     let res = env.get(&start, Some(&old)).await;
     let new = res.session_cookie().unwrap();
     assert_ne!(old, new);
+    env.confirm(&new, &res.body, "continue").await;
     // The old session is gone: a request with it is parked for login instead of answered.
     let res = env.fresh_sso(Some(&old)).await;
     assert_eq!(res.status, StatusCode::FOUND);
@@ -438,3 +473,42 @@ async fn metadata_and_health() {
     assert_eq!(env.get("/healthz", None).await.status, StatusCode::OK);
     assert_eq!(env.get("/readyz", None).await.json()["status"], "ready");
 }
+
+/// How many sessions the store's per-user index holds for `user`.
+async fn user_index_len(env: &TestEnv, user: &str) -> usize {
+    let user = sso_bridge::fields::XUserId::parse(user).unwrap();
+    env.bridge.store.user_index_len(&user).await.unwrap()
+}
+
+async fn the_per_user_session_index_stays_bounded(b: Backend) {
+    // The same browser logging in again and again: each login replaces the session, and the
+    // index keeps only the live one (it used to keep every login).
+    let env = TestEnv::new(b).await;
+    let mut cookie = env.login(json!({"x_user_id": "repeat"})).await;
+    for _ in 0..60 {
+        let start = env.ticket(json!({"x_user_id": "repeat"})).await;
+        let res = env.get(&start, Some(&cookie)).await;
+        cookie = res.session_cookie().expect("session cookie");
+    }
+    assert_eq!(user_index_len(&env, "repeat").await, 1);
+    // Many browsers at once: capped, the oldest sessions end, the newest live.
+    let mut cookies = Vec::new();
+    for _ in 0..40 {
+        cookies.push(env.login(json!({"x_user_id": "many"})).await);
+    }
+    let cap = sso_bridge::store::MAX_SESSIONS_PER_USER;
+    assert_eq!(user_index_len(&env, "many").await, cap);
+    let oldest = env.fresh_sso(Some(&cookies[0])).await;
+    assert_ne!(
+        oldest.status,
+        StatusCode::OK,
+        "the oldest session must have ended"
+    );
+    let newest = env.fresh_sso(Some(cookies.last().unwrap())).await;
+    assert_eq!(newest.status, StatusCode::OK, "{}", newest.body);
+    // Ending them all touches at most the cap.
+    let ended = env.api("DELETE", "/api/v1/users/many/sessions", None).await;
+    assert_eq!(ended.json()["ended"], cap);
+    assert_eq!(user_index_len(&env, "many").await, 0);
+}
+both_backends!(the_per_user_session_index_stays_bounded);

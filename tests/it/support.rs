@@ -38,6 +38,9 @@ pub const PARTNER_LOGOUT: &str = "https://partner.test/logged-out";
 pub const PAYMENT_SUCCESS: &str = "https://partner.test/orders/paid?from=huawei";
 pub const RECHARGE: &str = "https://partner.test/wallet/top-up";
 pub const API_KEY: &str = "test-api-key-0123456789";
+/// The second site's SP (see [`TestEnv::two_sites`]).
+pub const SP2_ENTITY: &str = "https://sp2.test/";
+pub const SP2_ACS: &str = "https://sp2.test/acs";
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
 /// Which store backend a test runs against.
@@ -318,6 +321,28 @@ impl TestEnv {
         Self::with(EnvOptions::new(backend)).await
     }
 
+    /// A bridge with a second site `intl` whose SP (`SP2_ENTITY`, its own key, returned) differs
+    /// from the China site's.
+    pub async fn two_sites(backend: Backend) -> (Self, TestSp) {
+        let sp2 = TestSp::new();
+        let md2 = sp2
+            .metadata()
+            .replace(SP_ENTITY, SP2_ENTITY)
+            .replace(ACS2, "https://sp2.test/acs-other")
+            .replace(ACS, SP2_ACS)
+            .replace("https://sp.test/slo", "https://sp2.test/slo");
+        let mut o = EnvOptions::new(backend);
+        o.edit = Some(Box::new(|c: String| {
+            format!(
+                "{c}\n[[sites]]\nname = \"intl\"\nx_account_type = \"partnerIntl\"\nsp_metadata_file = \"sp2.xml\"\nlogin_url = \"https://auth-intl.sp.test/authui/saml/login\"\ndefault_service = \"https://console-intl.sp.test/\"\n"
+            )
+        }));
+        o.pre_load = Some(Box::new(move |dir: &Path| {
+            std::fs::write(dir.join("sp2.xml"), &md2).unwrap()
+        }));
+        (Self::with(o).await, sp2)
+    }
+
     pub async fn with(o: EnvOptions) -> Self {
         let dir = TempDir::new("env");
         let sp = o.sp_key.unwrap_or_else(TestSp::new);
@@ -467,12 +492,43 @@ impl TestEnv {
         url.strip_prefix(PUBLIC_URL).unwrap().to_owned()
     }
 
-    /// Logs `x_user_id` in: ticket → /sso/start; returns the session cookie value.
+    /// Logs `x_user_id` in: ticket → /sso/start (confirming on the first-login page when it
+    /// shows); returns the session cookie value. The session has just jumped to Huawei, so an
+    /// AuthnRequest within the jump window is answered at once.
     pub async fn login(&self, body: serde_json::Value) -> String {
         let start = self.ticket(body).await;
         let res = self.get(&start, None).await;
-        assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
-        res.session_cookie().expect("session cookie")
+        let cookie = res.session_cookie().expect("session cookie");
+        if res.status == StatusCode::OK && res.body.contains("/sso/confirm") {
+            let next = self.confirm(&cookie, &res.body, "continue").await;
+            assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+        } else {
+            assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+        }
+        cookie
+    }
+
+    /// Redeems a ticket (`/sso/start` path) and, when the first-login confirmation page shows,
+    /// continues on it: the response is the redirect to Huawei or the auto-POST answer. Returns
+    /// it with the session cookie.
+    pub async fn redeem(&self, start: &str) -> (TestResponse, String) {
+        let res = self.get(start, None).await;
+        let cookie = res.session_cookie().expect("session cookie");
+        if res.status == StatusCode::OK && res.body.contains("/sso/confirm") {
+            return (self.confirm(&cookie, &res.body, "continue").await, cookie);
+        }
+        (res, cookie)
+    }
+
+    /// Answers a confirmation page (`continue` or `cancel`) with its own hidden fields.
+    pub async fn confirm(&self, cookie: &str, page: &str, action: &str) -> TestResponse {
+        let mut body = format!("action={action}");
+        for name in ["csrf", "state"] {
+            if let Some(v) = form_value(page, name) {
+                body.push_str(&format!("&{name}={}", uri_component(&v)));
+            }
+        }
+        self.post_form("/sso/confirm", &body, Some(cookie)).await
     }
 }
 

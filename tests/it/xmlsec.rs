@@ -41,7 +41,7 @@ async fn assertion_signature_verifies_and_tampering_fails() {
     for user in [
         "plain",
         "用户<&>]]><!---->\"'",
-        "nbsp\u{a0}end  two  spaces ",
+        "nbsp\u{a0}inside  two  spaces",
     ] {
         let xml = response_for(&env, user).await;
         assert!(

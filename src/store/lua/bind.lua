@@ -1,9 +1,17 @@
 -- Create or replace a mapping, atomically with the reverse index, the listing index and the
 -- event log (sso-bridge, src/store/redis.rs).
--- KEYS: 1 mappings hash, 2 reverse hash (domain_id -> x_user_id), 3 listing zset, 4 event stream
+-- KEYS: 1 mappings hash, 2 reverse hash (domain_id -> x_user_id), 3 listing zset, 4 event stream,
+--       5 bind-jump key of the session that authorises a notification (ignored unless ARGV[9])
 -- ARGV: 1 x_user_id, 2 domain_id, 3 new mapping JSON, 4 now (unix s), 5 site, 6 actor,
---       7 stream max length, 8 source of this change
--- Returns {'conflict', owner} | {'unchanged', json} | {'bound'|'updated', json, event id}
+--       7 stream max length, 8 source of this change, 9 '1' = consume the pending bind jump
+--       (it must hold the site), else nothing changes
+-- Returns {'no_jump'} | {'conflict', owner} | {'unchanged', json} | {'bound'|'updated', json, event id}
+if ARGV[9] == '1' then
+  if redis.call('GET', KEYS[5]) ~= ARGV[5] then
+    return {'no_jump'}
+  end
+  redis.call('DEL', KEYS[5])
+end
 local uid, did = ARGV[1], ARGV[2]
 local owner = redis.call('HGET', KEYS[2], did)
 if owner and owner ~= uid then

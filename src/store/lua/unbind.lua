@@ -1,8 +1,16 @@
 -- Remove a mapping, atomically with the reverse index, the listing index and the event log.
--- KEYS: 1 mappings hash, 2 reverse hash, 3 listing zset, 4 event stream
+-- KEYS: 1 mappings hash, 2 reverse hash, 3 listing zset, 4 event stream, 5 bind-jump key of
+--       the session that authorises a notification (ignored unless ARGV[8])
 -- ARGV: 1 x_user_id, 2 expected domain_id ('' = any), 3 now, 4 site, 5 actor, 6 stream max
---       length, 7 source of this change
--- Returns {'not_found'} | {'other_domain', json} | {'removed', json, event id}
+--       length, 7 source of this change, 8 '1' = consume the pending bind jump (it must hold
+--       the site), else nothing changes
+-- Returns {'no_jump'} | {'not_found'} | {'other_domain', json} | {'removed', json, event id}
+if ARGV[8] == '1' then
+  if redis.call('GET', KEYS[5]) ~= ARGV[4] then
+    return {'no_jump'}
+  end
+  redis.call('DEL', KEYS[5])
+end
 local uid = ARGV[1]
 local raw = redis.call('HGET', KEYS[1], uid)
 if not raw then

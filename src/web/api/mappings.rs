@@ -146,7 +146,7 @@ pub async fn list(
     Ok(json_response(StatusCode::OK, &page))
 }
 
-/// `POST /api/v1/sites/{site}/mappings/import` (NDJSON body).
+/// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
 pub async fn import(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
