@@ -2,7 +2,7 @@
 //! be spoofed), put in the tracing span, the `x-request-id` response header, error pages and JSON
 //! errors.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -36,7 +36,15 @@ impl std::fmt::Display for RequestId {
 pub async fn assign(mut req: Request, next: Next) -> Response {
     let id = RequestId::generate();
     req.extensions_mut().insert(id.clone());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    // The route template, never the raw path: partner user ids are path segments and may be
+    // e-mail addresses or phone numbers, which must not reach the log.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(no route)", |p| p.as_str())
+        .to_owned();
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
     span.in_scope(|| tracing::debug!(status, "response"));

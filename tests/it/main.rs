@@ -7,6 +7,7 @@ mod bind_result;
 mod chromium;
 mod config;
 mod hardening;
+mod logging;
 mod logout_returns;
 mod mappings;
 mod openapi;
