@@ -2,7 +2,9 @@
 //! at the edge, and carried as checked types afterwards.
 
 use icu_normalizer::ComposingNormalizerBorrowed;
-use icu_properties::props::{GeneralCategory, GeneralCategoryGroup, WhiteSpace};
+use icu_properties::props::{
+    DefaultIgnorableCodePoint, GeneralCategory, GeneralCategoryGroup, WhiteSpace,
+};
 use icu_properties::{CodePointMapData, CodePointSetData};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -46,6 +48,20 @@ impl XUserId {
         Ok(Self(s.to_owned()))
     }
 
+    /// For reading, removing and ending the sessions of an id stored before the rules above
+    /// (release 0.1 accepted any id without control characters): such a mapping must stay
+    /// reachable so the partner can remove it. Never used to create anything.
+    pub fn parse_existing(s: &str) -> Result<Self, FieldError> {
+        let n = s.chars().count();
+        if n == 0 || n > 128 {
+            return fail("x_user_id", "must be 1 to 128 characters");
+        }
+        if s.chars().any(is_control) {
+            return fail("x_user_id", "must not contain control characters");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -63,9 +79,15 @@ fn check_unambiguous(field: &'static str, s: &str) -> Result<(), FieldError> {
     }
     let category = CodePointMapData::<GeneralCategory>::new();
     let hidden = GeneralCategoryGroup::Control.union(GeneralCategoryGroup::Format);
-    if s.chars()
-        .any(|c| is_control(c) || hidden.contains(category.get(c)))
-    {
+    // Default-ignorable code points render as nothing (U+034F, variation selectors, the Hangul
+    // fillers U+115F/U+3164); U+2800 renders as a blank without being white space.
+    let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
+    if s.chars().any(|c| {
+        is_control(c)
+            || hidden.contains(category.get(c))
+            || ignorable.contains(c)
+            || c == '\u{2800}'
+    }) {
         return fail(
             field,
             "must not contain control or invisible format characters (such as bidi overrides or zero-width characters)",
@@ -229,9 +251,20 @@ mod tests {
             "\u{FEFF}u1",
             "soft\u{AD}hyphen",
             "tag\u{E0041}",
+            // Invisible without being Cf: default-ignorable code points and a blank symbol.
+            "admin\u{34F}",
+            "admin\u{3164}",
+            "admin\u{115F}",
+            "admin\u{FE0F}",
+            "admin\u{2800}",
         ] {
             assert!(rule(bad).contains("format characters"), "{bad:?}");
         }
+        // What release 0.1 stored stays readable and removable, never creatable.
+        assert!(XUserId::parse_existing("legacy ").is_ok());
+        assert!(XUserId::parse_existing("a\u{200B}b").is_ok());
+        assert!(XUserId::parse_existing("a\nb").is_err());
+        assert!(XUserId::parse_existing("").is_err());
         // "é" as e + combining acute is not NFC; the precomposed form is.
         assert!(rule("caf\u{65}\u{301}").contains("NFC"));
         assert!(XUserId::parse("caf\u{E9}").is_ok());

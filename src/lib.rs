@@ -29,6 +29,7 @@ pub mod demo;
 pub mod fields;
 pub mod flow;
 pub mod http_client;
+pub mod json_error;
 pub mod keys;
 pub mod random;
 pub mod saml;

@@ -145,7 +145,16 @@ impl Bridge {
                 action: if n.unbind { "unbind" } else { "bind" },
                 reason,
             };
-            let dedupe = random::token_digest(&format!("{}\n{}", site.name, n.digest));
+            // One event per notification, reason and browser session a day: a flood of one
+            // captured notification adds one line, while the same notification refused for
+            // another reason (or in another browser) is still recorded.
+            let browser = digest.as_deref().unwrap_or("-");
+            let dedupe = random::token_digest(&format!(
+                "{}\n{}\n{}\n{browser}",
+                site.name,
+                n.digest,
+                reason.as_str()
+            ));
             self.store
                 .record_unconfirmed(&event, &dedupe, UNCONFIRMED_MEMORY)
                 .await?;

@@ -192,7 +192,7 @@ impl Bridge {
         x_user_id: &str,
     ) -> Result<MappingView, FlowError> {
         let site = self.known_site(site)?;
-        let uid = XUserId::parse(x_user_id)?;
+        let uid = XUserId::parse_existing(x_user_id)?;
         let mapping = self
             .store
             .get_mapping(&site.name, &uid)
@@ -213,7 +213,7 @@ impl Bridge {
         actor: &str,
     ) -> Result<MappingView, FlowError> {
         let site = self.known_site(site)?;
-        let uid = XUserId::parse(x_user_id)?;
+        let uid = XUserId::parse_existing(x_user_id)?;
         let change = self.api_change(site, &uid, actor);
         match self.store.unbind_mapping(&change, None, None).await? {
             UnbindOutcome::Removed(mapping) => Ok(MappingView {
@@ -339,7 +339,10 @@ impl Bridge {
         };
         let parsed: ImportLine = match serde_json::from_str(text) {
             Ok(p) => p,
-            Err(e) => return Ok(invalid(None, format!("not a JSON mapping object: {e}"))),
+            Err(e) => {
+                let why = crate::json_error::describe(&e);
+                return Ok(invalid(None, format!("not a JSON mapping object: {why}")));
+            }
         };
         let uid = match XUserId::parse(&parsed.x_user_id) {
             Ok(u) => u,
@@ -402,7 +405,7 @@ impl Bridge {
 
     /// Ends every IdP session of a user (the partner platform logged them out).
     pub async fn end_user_sessions(&self, x_user_id: &str) -> Result<usize, FlowError> {
-        let uid = XUserId::parse(x_user_id)?;
+        let uid = XUserId::parse_existing(x_user_id)?;
         Ok(self.store.delete_user_sessions(&uid).await?)
     }
 }

@@ -76,17 +76,20 @@ impl Maps {
             .insert((kind.as_str(), key.to_owned()), (value.to_vec(), expires));
     }
 
-    /// Consumes the pending bind jump of session `digest` for `site`; false when none is live.
-    fn take_jump(&mut self, digest: &str, site: &str, now: OffsetDateTime) -> bool {
-        let key = (Kind::BindJump.as_str(), digest.to_owned());
-        let live = self
-            .values
-            .get(&key)
-            .is_some_and(|(v, e)| *e > now && v.as_slice() == site.as_bytes());
-        if live {
-            self.values.remove(&key);
+    /// True when session `digest` is live and holds a pending bind jump for `site`.
+    fn has_jump(&self, digest: &str, site: &str, now: OffsetDateTime) -> bool {
+        self.live(Kind::Session, digest, now).is_some()
+            && self
+                .live(Kind::BindJump, digest, now)
+                .is_some_and(|v| v.as_slice() == site.as_bytes())
+    }
+
+    /// Uses up the pending bind jump of session `digest` (when `jump` names one).
+    fn consume_jump(&mut self, jump: Option<&str>) {
+        if let Some(digest) = jump {
+            self.values
+                .remove(&(Kind::BindJump.as_str(), digest.to_owned()));
         }
-        live
     }
 
     fn append_event(
@@ -452,7 +455,7 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut maps = self.lock()?;
         if let Some(digest) = jump
-            && !maps.take_jump(digest, change.site, now)
+            && !maps.has_jump(digest, change.site, now)
         {
             return Ok(BindOutcome::NoJump);
         }
@@ -467,6 +470,9 @@ impl MemoryStore {
                 owner: owner.clone(),
             });
         }
+        // Past the only refusal: the notification is applied (or already was), so its jump is
+        // used up; a refused one leaves the jump for the real notification.
+        maps.consume_jump(jump);
         let mut new = Mapping::new(fields.clone(), change.source, change.now);
         let old = maps.mappings.get(&(site.clone(), uid.clone())).cloned();
         let kind = match &old {
@@ -503,7 +509,7 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut maps = self.lock()?;
         if let Some(digest) = jump
-            && !maps.take_jump(digest, change.site, now)
+            && !maps.has_jump(digest, change.site, now)
         {
             return Ok(UnbindOutcome::NoJump);
         }
@@ -514,6 +520,7 @@ impl MemoryStore {
         if expected_domain.is_some_and(|d| d != old.domain_id) {
             return Ok(UnbindOutcome::OtherDomain(old));
         }
+        maps.consume_jump(jump);
         maps.mappings.remove(&key);
         let rev = (change.site.to_owned(), old.domain_id.clone());
         if maps.by_domain.get(&rev) == Some(&key.1) {

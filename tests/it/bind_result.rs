@@ -559,7 +559,8 @@ async fn conflicts_and_unbinds(b: Backend) {
             .status,
         StatusCode::CREATED
     );
-    // A Huawei account bound to another user: refused, nothing changed but the used jump.
+    // A Huawei account bound to another user: refused, nothing changed (the jump stays for the
+    // real notification, so a stale one cannot use it up).
     let intruder = jumped(&env, json!({"x_user_id": "intruder"})).await;
     let (body, _) = notification(&env, &bind("intruder", "dom-owned"), Over::Base64);
     let res = deliver(&env, &body, Some(&intruder)).await;
@@ -572,6 +573,10 @@ async fn conflicts_and_unbinds(b: Backend) {
         mapping_status(&env, "intruder").await,
         StatusCode::NOT_FOUND
     );
+    let (body, _) = notification(&env, &bind("intruder", "dom-intruder"), Over::Base64);
+    let res = deliver(&env, &body, Some(&intruder)).await;
+    assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+    assert_eq!(mapping_status(&env, "intruder").await, StatusCode::OK);
 
     // Unbind naming another domain than the stored one: refused, nothing changed.
     let owner = jumped(&env, json!({"x_user_id": "owner"})).await;
@@ -585,8 +590,7 @@ async fn conflicts_and_unbinds(b: Backend) {
     );
     assert_eq!(mapping_status(&env, "owner").await, StatusCode::OK);
 
-    // Unbind of the stored domain (with a new jump) removes it.
-    env.fresh_sso(Some(&owner)).await.saml_post();
+    // Unbind of the stored domain (the refused one left the jump) removes it.
     unbind["domainId"] = json!("dom-owned");
     let (body, _) = notification(&env, &unbind, Over::Json);
     assert_eq!(
@@ -595,7 +599,7 @@ async fn conflicts_and_unbinds(b: Backend) {
     );
     assert_eq!(mapping_status(&env, "owner").await, StatusCode::NOT_FOUND);
     let events = env.api("GET", "/api/v1/events", None).await.json();
-    assert_eq!(events["events"][1]["kind"], "unbound");
+    assert_eq!(events["events"][2]["kind"], "unbound");
     // Unbind of nothing, with a jump, is a no-op success.
     let never = jumped(&env, json!({"x_user_id": "never-bound"})).await;
     let mut absent = unbind.clone();
@@ -627,3 +631,43 @@ async fn huawei_published_example_is_accepted() {
         StatusCode::SEE_OTHER
     );
 }
+
+async fn a_jump_dies_with_its_session(b: Backend) {
+    // The GET step checks the session, then applies: a logout landing in between must not let
+    // the notification through. The store's check-and-consume requires the session itself.
+    use sso_bridge::store::{BindOutcome, Change, MappingFields, MappingSource, UnbindOutcome};
+    let env = TestEnv::new(b).await;
+    let cookie = jumped(&env, json!({"x_user_id": "ended"})).await;
+    let digest = sso_bridge::random::token_digest(&cookie);
+    env.bridge.store.delete_session(&digest).await.unwrap();
+    let change = Change {
+        site: "cn",
+        x_user_id: "ended",
+        source: MappingSource::BindNotification,
+        actor: "huawei",
+        now: env.now().unix_timestamp(),
+    };
+    let fields = MappingFields {
+        domain_id: "dom-ended".into(),
+        domain_name: None,
+        user_id: None,
+        user_name: None,
+    };
+    let store = &env.bridge.store;
+    assert!(matches!(
+        store
+            .bind_mapping(&change, &fields, Some(&digest))
+            .await
+            .unwrap(),
+        BindOutcome::NoJump
+    ));
+    assert!(matches!(
+        store
+            .unbind_mapping(&change, None, Some(&digest))
+            .await
+            .unwrap(),
+        UnbindOutcome::NoJump
+    ));
+    assert_eq!(mapping_status(&env, "ended").await, StatusCode::NOT_FOUND);
+}
+both_backends!(a_jump_dies_with_its_session);

@@ -70,6 +70,18 @@ async fn run_with_markers(b: Backend) -> String {
         .post_json("/api/v1/login-tickets", Some(API_KEY), &bad.to_string())
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    // Bodies serde refuses while quoting them: a value where an object belongs, a personal
+    // value as a field name, a number where a string belongs.
+    for body in [
+        format!("\"{EMAIL}\""),
+        format!("{{\"x_user_id\":\"u\",\"{MOBILE}\":1}}"),
+        format!("{{\"x_user_id\":{}}}", &MOBILE[5..]),
+    ] {
+        let res = env
+            .post_json("/api/v1/login-tickets", Some(API_KEY), &body)
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    }
     assert_eq!(env.api("DELETE", &path, None).await.status, StatusCode::OK);
 
     // A first login with every personal field, confirmed, answered, then bound by Huawei.

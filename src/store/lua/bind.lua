@@ -1,21 +1,25 @@
 -- Create or replace a mapping, atomically with the reverse index, the listing index and the
 -- event log (sso-bridge, src/store/redis.rs).
 -- KEYS: 1 mappings hash, 2 reverse hash (domain_id -> x_user_id), 3 listing zset, 4 event stream,
---       5 bind-jump key of the session that authorises a notification (ignored unless ARGV[9])
+--       5 bind-jump key of the session that authorises a notification, 6 that session's key
+--       (both ignored unless ARGV[9])
 -- ARGV: 1 x_user_id, 2 domain_id, 3 new mapping JSON, 4 now (unix s), 5 site, 6 actor,
---       7 stream max length, 8 source of this change, 9 '1' = consume the pending bind jump
---       (it must hold the site), else nothing changes
+--       7 stream max length, 8 source of this change, 9 '1' = the change needs the pending bind
+--       jump of a live session (the jump must hold the site); it is consumed only when the
+--       mapping is written or already says the same, so a refused notification (conflict)
+--       does not use up the jump the real one needs
 -- Returns {'no_jump'} | {'conflict', owner} | {'unchanged', json} | {'bound'|'updated', json, event id}
-if ARGV[9] == '1' then
-  if redis.call('GET', KEYS[5]) ~= ARGV[5] then
-    return {'no_jump'}
-  end
-  redis.call('DEL', KEYS[5])
+local jumped = ARGV[9] == '1'
+if jumped and (redis.call('GET', KEYS[5]) ~= ARGV[5] or redis.call('EXISTS', KEYS[6]) == 0) then
+  return {'no_jump'}
 end
 local uid, did = ARGV[1], ARGV[2]
 local owner = redis.call('HGET', KEYS[2], did)
 if owner and owner ~= uid then
   return {'conflict', owner}
+end
+if jumped then
+  redis.call('DEL', KEYS[5])
 end
 local new = cjson.decode(ARGV[3])
 local kind = 'bound'

@@ -202,32 +202,10 @@ pub fn json_body<T: DeserializeOwned>(
         ApiError::new(
             status,
             code,
-            format!("request body: {}", redact_values(&e.to_string())),
+            format!("request body: {}", crate::json_error::describe(&e)),
             request_id,
         )
     })
-}
-
-/// serde's "invalid type/value" messages quote the offending value, which may be personal data
-/// (a mobile number sent as a number); keep the message, drop the quoted value.
-fn redact_values(message: &str) -> String {
-    if !(message.starts_with("invalid type")
-        || message.starts_with("invalid value")
-        || message.starts_with("invalid length"))
-    {
-        return message.to_owned();
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut inside = false;
-    for c in message.chars() {
-        if c == '`' {
-            inside = !inside;
-            out.push_str(if inside { "`…" } else { "`" });
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Maps a body read failure (usually the size limit) to the API error shape.
@@ -255,21 +233,4 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn serde_values_are_redacted() {
-        assert_eq!(
-            super::redact_values(
-                "invalid type: integer `8613812345678`, expected a string at line 1 column 40"
-            ),
-            "invalid type: integer `…`, expected a string at line 1 column 40"
-        );
-        assert_eq!(
-            super::redact_values("missing field `x_user_id`"),
-            "missing field `x_user_id`"
-        );
-    }
 }
