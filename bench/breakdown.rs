@@ -96,7 +96,7 @@ fn main() {
                 drop(
                     authn_request::verify_redirect(
                         &q,
-                        |_| Some(&sp),
+                        std::slice::from_ref(&sp),
                         "http://x/saml/sso",
                         now,
                         fresh,

@@ -1,5 +1,7 @@
 //! Single logout (`GET /saml/slo`) and return redirects (`GET /return/{site}/{kind}`).
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 use super::sso::{csrf_matches, csrf_token};
@@ -69,13 +71,25 @@ impl Bridge {
             max_age: self.settings.idp.request_max_age,
             skew: self.settings.idp.clock_skew,
         };
-        let (request, site) = logout::verify_redirect(
-            raw_query,
-            |issuer| self.settings.site_by_sp(issuer),
-            &self.settings.slo_url(),
-            now,
-            freshness,
-        )?;
+        let settings = Arc::clone(&self.settings);
+        let query = raw_query.to_owned();
+        let (request, site_name) = self
+            .cpu
+            .run(move || {
+                logout::verify_redirect(
+                    &query,
+                    &settings.sites,
+                    &settings.slo_url(),
+                    now,
+                    freshness,
+                )
+                .map(|(r, site)| (r, site.name.clone()))
+            })
+            .await??;
+        let site = self
+            .settings
+            .site(Some(&site_name))
+            .ok_or(FlowError::UnknownSite)?;
         let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
         if !self
             .store

@@ -84,6 +84,18 @@ pub enum FlowError {
     /// Signing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The CPU pool's queue is full: the request is shed before any work is spent on it.
+    #[error("busy: {0}")]
+    Busy(&'static str),
+}
+
+impl From<cpu_pool::PoolError> for FlowError {
+    fn from(e: cpu_pool::PoolError) -> Self {
+        match e {
+            cpu_pool::PoolError::Busy => Self::Busy("CPU pool queue full"),
+            cpu_pool::PoolError::Stopped => Self::Internal("CPU threads stopped".into()),
+        }
+    }
 }
 
 impl From<openssl::error::ErrorStack> for FlowError {
@@ -102,8 +114,9 @@ pub struct Bridge {
     pub clock: Arc<dyn Clock>,
     /// IdP metadata, rendered once.
     pub metadata_xml: String,
-    /// Threads that sign responses off the async executor.
-    pub(crate) signing: cpu_pool::CpuPool,
+    /// Threads that verify and parse inbound requests and sign responses, off the async
+    /// executor, with a bounded queue.
+    pub(crate) cpu: cpu_pool::CpuPool,
 }
 
 impl Bridge {
@@ -128,8 +141,8 @@ impl Bridge {
             store,
             clock,
             metadata_xml,
-            signing: cpu_pool::CpuPool::per_cpu()
-                .map_err(|e| FlowError::Internal(format!("cannot start signing threads: {e}")))?,
+            cpu: cpu_pool::CpuPool::per_cpu()
+                .map_err(|e| FlowError::Internal(format!("cannot start CPU threads: {e}")))?,
         })
     }
 }

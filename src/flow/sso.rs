@@ -489,13 +489,27 @@ impl Bridge {
             max_age: idp.request_max_age,
             skew: idp.clock_skew,
         };
-        let (verified, site) = authn_request::verify_redirect(
-            raw_query,
-            |issuer| self.settings.site_by_sp(issuer),
-            &self.settings.sso_url(),
-            now,
-            freshness,
-        )?;
+        // Verification and parsing run on the CPU pool: a flood of expensive input waits there
+        // (or is shed with 503) instead of stalling the executor that serves everyone else.
+        let settings = Arc::clone(&self.settings);
+        let query = raw_query.to_owned();
+        let (verified, site_name) = self
+            .cpu
+            .run(move || {
+                authn_request::verify_redirect(
+                    &query,
+                    &settings.sites,
+                    &settings.sso_url(),
+                    now,
+                    freshness,
+                )
+                .map(|(v, site)| (v, site.name.clone()))
+            })
+            .await??;
+        let site = self
+            .settings
+            .site(Some(&site_name))
+            .ok_or(FlowError::UnknownSite)?;
         // Last check, the only one that writes, in one store round trip with the session read:
         // the ID is single-use across processes (A10), with a TTL covering every instant at which
         // the same request could still pass the freshness check. A passive request without a
@@ -611,11 +625,7 @@ impl Bridge {
             );
             (xml, target)
         };
-        let (xml, target) = self
-            .signing
-            .run(sign)
-            .await
-            .ok_or_else(|| FlowError::Internal("signing threads stopped".into()))?;
+        let (xml, target) = self.cpu.run(sign).await?;
         Ok(AutoPost {
             saml_response: STANDARD.encode(xml?),
             acs_url: target.acs_url,

@@ -208,23 +208,69 @@ pub struct VerifiedRequest {
     pub relay_state: Option<String>,
 }
 
-/// Runs every check of issue step 3 except the replay check, in order, and returns where to
-/// answer. `lookup` finds whatever holds a registered SP (the caller's site) by entityID;
-/// `sso_url` is our SSO endpoint.
+/// A redirect-binding message whose signature verified, inflated but not yet parsed.
+pub(crate) struct SignedMessage<'a, S> {
+    /// The query as split.
+    pub query: redirect::SignedQuery,
+    /// The registered SPs whose signing keys verified the signature.
+    pub signers: Vec<&'a S>,
+    /// The inflated message.
+    pub xml: Vec<u8>,
+}
+
+impl<'a, S: AsRef<ServiceProvider>> SignedMessage<'a, S> {
+    /// The signer whose entityID is `issuer`. An issuer that is registered but whose keys did not
+    /// sign this message is a bad signature; any other issuer is unknown.
+    pub fn signer_named(&self, issuer: &str, all: &[S]) -> Result<&'a S, RequestError> {
+        if let Some(sp) = self.signers.iter().find(|s| s.as_ref().entity_id == issuer) {
+            return Ok(*sp);
+        }
+        if all.iter().any(|s| s.as_ref().entity_id == issuer) {
+            return Err(RedirectError::BadSignature.into());
+        }
+        Err(RequestError::UnknownIssuer)
+    }
+}
+
+/// Splits a redirect-binding query and verifies its signature over the received octets with the
+/// keys of every registered SP (a handful) *before* inflating or parsing anything: unsigned
+/// input costs a few RSA verifications and is never decompressed or read as XML.
+pub(crate) fn signed_message<'a, S: AsRef<ServiceProvider>>(
+    raw_query: &str,
+    sps: &'a [S],
+) -> Result<SignedMessage<'a, S>, RequestError> {
+    let query = redirect::split_query(raw_query, MessageKind::Request)?;
+    redirect::SigAlg::from_uri(&query.sig_alg)?;
+    let signers: Vec<&S> = sps
+        .iter()
+        .filter(|sp| query.verify(&sp.as_ref().signing_keys).is_ok())
+        .collect();
+    if signers.is_empty() {
+        return Err(RedirectError::BadSignature.into());
+    }
+    let xml = query.inflate()?;
+    Ok(SignedMessage {
+        query,
+        signers,
+        xml,
+    })
+}
+
+/// Runs every check of issue step 3 except the replay check and returns where to answer: the
+/// signature first (with the keys of every SP in `sps`), then the message, whose Issuer must be
+/// an SP whose key signed it. `sso_url` is our SSO endpoint.
 pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
     raw_query: &str,
-    lookup: impl Fn(&str) -> Option<&'a S>,
+    sps: &'a [S],
     sso_url: &str,
     now: OffsetDateTime,
     freshness: Freshness,
 ) -> Result<(VerifiedRequest, &'a S), RequestError> {
-    let query = redirect::split_query(raw_query, MessageKind::Request)?;
-    let xml = query.inflate()?;
-    let request = parse(&xml)?;
-    let holder = lookup(&request.issuer).ok_or(RequestError::UnknownIssuer)?;
+    let signed = signed_message(raw_query, sps)?;
+    let request = parse(&signed.xml)?;
+    let holder = signed.signer_named(&request.issuer, sps)?;
     let sp = holder.as_ref();
-    // The signature is checked with the keys of the SP the request claims to come from.
-    query.verify(&sp.signing_keys)?;
+    let query = signed.query;
     // saml-bindings §3.4.5.2: a signed message MUST carry Destination, and it must be the
     // receiving endpoint. Huawei signs for every partner IdP with one key, so Destination is what
     // ties a request to this bridge.

@@ -21,6 +21,14 @@ use quick_xml::name::ResolveResult;
 const MAX_DEPTH: usize = 32;
 /// Most elements accepted in one document; metadata with many endpoints stays far below.
 const MAX_ELEMENTS: usize = 10_000;
+/// Most attributes (namespace declarations included) on one element. A SAML element has about a
+/// dozen; the cap is counted in one pass over the raw tag before anything else looks at it, so
+/// no later check (quick-xml's or our duplicate check) sees more than this many.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Most character data in one element: a certificate in metadata is a few KB.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Largest document accepted: the biggest SP metadata stays far below.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// Why an inbound document was refused. The text is for logs, never for the browser.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -112,6 +120,9 @@ impl Element {
 
 /// Parses `bytes` strictly into an [`Element`] tree.
 pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(XmlError::TooLarge);
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| XmlError::NotUtf8)?;
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
@@ -194,6 +205,7 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
         return Err(XmlError::BadCharacter);
     }
     match stack.last_mut() {
+        Some(el) if el.text.len() + text.len() > MAX_TEXT_BYTES => return Err(XmlError::TooLarge),
         Some(el) => el.text.push_str(text),
         None if text.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) => {}
         None => return Err(XmlError::Malformed("text outside the root element".into())),
@@ -267,15 +279,18 @@ fn element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, 
             local: local.as_ref().to_owned(),
             value: value.into_owned(),
         };
-        // Namespaces in XML 1.0 §6.3: no two attributes with the same expanded name.
-        if el
-            .attrs
-            .iter()
-            .any(|a| a.ns == attribute.ns && a.local == attribute.local)
-        {
-            return Err(XmlError::Malformed("duplicate attribute".into()));
-        }
         el.attrs.push(attribute);
+    }
+    // Namespaces in XML 1.0 §6.3: no two attributes with the same expanded name. Sorted, so the
+    // check stays O(n log n) even if the cap above is raised.
+    let mut names: Vec<(&str, &str)> = el
+        .attrs
+        .iter()
+        .map(|a| (a.ns.as_str(), a.local.as_str()))
+        .collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(XmlError::Malformed("duplicate attribute".into()));
     }
     Ok(el)
 }
@@ -295,11 +310,13 @@ fn is_qname(name: &str) -> bool {
     }
 }
 
-/// Checks the raw attribute list: whitespace before each attribute, `=` and a quoted value,
-/// and no `<` inside a value (XML 1.0 production AttValue).
+/// Checks the raw attribute list in one pass: whitespace before each attribute, `=` and a
+/// quoted value, no `<` inside a value (XML 1.0 production AttValue), and at most
+/// [`MAX_ATTRIBUTES`] attributes.
 fn check_attribute_syntax(raw: &str) -> Result<(), XmlError> {
     let bad = |why: &str| Err(XmlError::Malformed(format!("attribute syntax: {why}")));
     let mut chars = raw.chars().peekable();
+    let mut count = 0usize;
     loop {
         // Whitespace is required before every attribute.
         let mut spaced = false;
@@ -318,6 +335,10 @@ fn check_attribute_syntax(raw: &str) -> Result<(), XmlError> {
         }
         if !spaced {
             return bad("attributes must be separated by whitespace");
+        }
+        count += 1;
+        if count > MAX_ATTRIBUTES {
+            return Err(XmlError::TooLarge);
         }
         while chars
             .peek()
@@ -453,5 +474,34 @@ mod tests {
     fn refuses_deep_nesting() {
         let doc = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
         assert_eq!(parse(doc.as_bytes()), Err(XmlError::TooLarge));
+    }
+
+    #[test]
+    fn caps_attributes_text_and_size() {
+        let attrs = |n: usize| {
+            let list: String = (0..n).map(|i| format!(" a{i}=\"v\"")).collect();
+            format!("<r{list}/>")
+        };
+        assert!(parse(attrs(MAX_ATTRIBUTES).as_bytes()).is_ok());
+        assert_eq!(
+            parse(attrs(MAX_ATTRIBUTES + 1).as_bytes()),
+            Err(XmlError::TooLarge)
+        );
+        // The reviewers' case: one element with 5,000 attributes, refused at the cap.
+        assert_eq!(parse(attrs(5000).as_bytes()), Err(XmlError::TooLarge));
+        let text = |n: usize| format!("<r>{}</r>", "x".repeat(n));
+        assert!(parse(text(MAX_TEXT_BYTES).as_bytes()).is_ok());
+        assert_eq!(
+            parse(text(MAX_TEXT_BYTES + 1).as_bytes()),
+            Err(XmlError::TooLarge)
+        );
+        // Split text (CDATA and references) counts as one.
+        let split = format!(
+            "<r>{}<![CDATA[x]]>&amp;</r>",
+            "x".repeat(MAX_TEXT_BYTES - 1)
+        );
+        assert_eq!(parse(split.as_bytes()), Err(XmlError::TooLarge));
+        let big = format!("<r>{}</r>", "<a/>".repeat(MAX_DOCUMENT_BYTES / 4));
+        assert_eq!(parse(big.as_bytes()), Err(XmlError::TooLarge));
     }
 }

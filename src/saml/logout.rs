@@ -3,11 +3,10 @@
 
 use time::OffsetDateTime;
 
-use super::authn_request::{Freshness, RequestError, check_freshness};
+use super::authn_request::{Freshness, RequestError, check_freshness, signed_message};
 use super::canonical::{close, empty_element, open, text_element};
 use super::inbound::{self, Element};
 use super::ns;
-use super::redirect::{self, MessageKind};
 use super::sp_metadata::ServiceProvider;
 use super::xml_time;
 
@@ -32,14 +31,14 @@ pub struct LogoutRequest {
 /// must identify the principal, §3.7.1; the caller matches it with the session, A24).
 pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
     raw_query: &str,
-    lookup: impl Fn(&str) -> Option<&'a S>,
+    sps: &'a [S],
     slo_url: &str,
     now: OffsetDateTime,
     freshness: Freshness,
 ) -> Result<(LogoutRequest, &'a S), RequestError> {
-    let query = redirect::split_query(raw_query, MessageKind::Request)?;
-    let xml = query.inflate()?;
-    let root = inbound::parse(&xml)?;
+    // The signature first, with every registered SP's keys; only signed input is parsed.
+    let signed = signed_message(raw_query, sps)?;
+    let root = inbound::parse(&signed.xml)?;
     if !root.is(ns::PROTOCOL, "LogoutRequest") {
         return Err(RequestError::NotLogoutRequest("root element"));
     }
@@ -61,8 +60,8 @@ pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
         .and_then(xml_time::parse)
         .ok_or(RequestError::NotLogoutRequest("IssueInstant"))?;
     let issuer = single_issuer(&root)?;
-    let holder = lookup(&issuer).ok_or(RequestError::UnknownIssuer)?;
-    query.verify(&holder.as_ref().signing_keys)?;
+    let holder = signed.signer_named(&issuer, sps)?;
+    let query = signed.query;
     if root.attr("Destination") != Some(slo_url) {
         return Err(RequestError::WrongDestination);
     }

@@ -50,6 +50,7 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::PassiveImpossible => (StatusCode::BAD_REQUEST, "passive_not_possible"),
         FlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         FlowError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        FlowError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
     }
 }
 
@@ -137,6 +138,11 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
             "The service is temporarily unavailable",
             lang.pick("请稍等一分钟后重试。", "Please try again in a minute."),
         ),
+        FlowError::Busy(_) => t(
+            "服务繁忙",
+            "The service is busy",
+            lang.pick("请等几秒钟后刷新本页面重试。", "Please wait a few seconds, then reload this page."),
+        ),
         FlowError::Internal(_) => t(
             "发生内部错误",
             "Something went wrong on our side",
@@ -168,7 +174,7 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
             "华为云发来的账号关联结果，无法与您在本浏览器中刚刚进行的登录对应起来。",
             "The account-link result Huawei Cloud sent could not be matched to a sign-in you just made in this browser.",
         ),
-        FlowError::Store(_) | FlowError::Internal(_) => lang.pick(
+        FlowError::Store(_) | FlowError::Internal(_) | FlowError::Busy(_) => lang.pick(
             "您的登录没有完成，也没有任何更改。",
             "Your sign-in did not complete and nothing was changed.",
         ),
@@ -190,7 +196,12 @@ impl IntoResponse for PageError {
             code,
             self.request_id.as_str(),
         );
-        html_response(status, body, pages::csp_plain())
+        let mut res = html_response(status, body, pages::csp_plain());
+        if matches!(self.err, FlowError::Busy(_)) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
     }
 }
 
@@ -249,6 +260,7 @@ impl ApiError {
             FlowError::Field(e) => e.to_string(),
             FlowError::Store(_) => "the store is unavailable; retry later".into(),
             FlowError::Internal(_) => "internal error".into(),
+            FlowError::Busy(_) => "the service is busy; retry in a second".into(),
             other => other.to_string(),
         };
         Self {

@@ -114,7 +114,7 @@ async fn duplicated_parameters(b: Backend) {
         &env,
         "SAMLRequest=%%%&SigAlg=a&Signature=AAAA",
         StatusCode::BAD_REQUEST,
-        "bad_encoding",
+        "sig_alg_not_allowed",
         Some(&valid),
     )
     .await;
@@ -124,14 +124,22 @@ both_backends!(duplicated_parameters);
 async fn bad_base64_and_deflate(b: Backend) {
     let env = TestEnv::new(b).await;
     let sig_alg = uri_component(RSA_SHA256);
+    // Unsigned: refused at the signature, before the message is decoded at all.
     reject(
         &env,
         &format!("SAMLRequest=%21%21%21&SigAlg={sig_alg}&Signature=AAAA"),
         StatusCode::BAD_REQUEST,
-        "bad_encoding",
+        "bad_signature",
         None,
     )
     .await;
+    // Signed but not base64.
+    let q = sign_query(
+        &env.sp.key,
+        &format!("SAMLRequest=%21%21%21&SigAlg={sig_alg}"),
+        MessageDigest::sha256(),
+    );
+    reject(&env, &q, StatusCode::BAD_REQUEST, "bad_encoding", None).await;
     let not_deflate = uri_component(&base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         b"plain text, not deflate",
@@ -144,6 +152,65 @@ async fn bad_base64_and_deflate(b: Backend) {
     reject(&env, &q, StatusCode::BAD_REQUEST, "bad_deflate", None).await;
 }
 both_backends!(bad_base64_and_deflate);
+
+async fn unsigned_input_is_never_inflated_or_parsed(b: Backend) {
+    // What used to cost seconds of an executor thread before any signature check: one element
+    // with thousands of attributes (2,500 here, to fit the query cap). Unsigned (or signed by a key no configured SP has), it is refused
+    // at the signature; signed by the SP, the reader refuses it at the attribute cap.
+    let env = TestEnv::new(b).await;
+    let attrs: String = (0..2500).map(|i| format!(" a{i}=''")).collect();
+    let junk = deflate_b64(format!("<samlp:AuthnRequest{attrs}/>").as_bytes());
+    let sig_alg = uri_component(RSA_SHA256);
+    let unsigned = format!(
+        "SAMLRequest={}&SigAlg={sig_alg}&Signature=AAAA",
+        uri_component(&junk)
+    );
+    reject(
+        &env,
+        &unsigned,
+        StatusCode::BAD_REQUEST,
+        "bad_signature",
+        None,
+    )
+    .await;
+    let stranger = TestSp::new();
+    let signed_by_stranger = sign_query(
+        &stranger.key,
+        &format!("SAMLRequest={}&SigAlg={sig_alg}", uri_component(&junk)),
+        MessageDigest::sha256(),
+    );
+    reject(
+        &env,
+        &signed_by_stranger,
+        StatusCode::BAD_REQUEST,
+        "bad_signature",
+        None,
+    )
+    .await;
+    // A DEFLATE bomb that is not signed is never inflated either.
+    let bomb = deflate_b64(&vec![b' '; 8 * 1024 * 1024]);
+    let unsigned_bomb = format!(
+        "SAMLRequest={}&SigAlg={sig_alg}&Signature=AAAA",
+        uri_component(&bomb)
+    );
+    reject(
+        &env,
+        &unsigned_bomb,
+        StatusCode::BAD_REQUEST,
+        "bad_signature",
+        None,
+    )
+    .await;
+    let signed = sign_query(
+        &env.sp.key,
+        &format!("SAMLRequest={}&SigAlg={sig_alg}", uri_component(&junk)),
+        MessageDigest::sha256(),
+    );
+    let started = std::time::Instant::now();
+    reject(&env, &signed, StatusCode::BAD_REQUEST, "xml_rejected", None).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
+both_backends!(unsigned_input_is_never_inflated_or_parsed);
 
 async fn deflate_bomb(b: Backend) {
     let env = TestEnv::new(b).await;
