@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Settings};
 use crate::flow::Bridge;
-use crate::store::{Store, memory::MemoryStore, redis::RedisStore};
+use crate::store::{MemoryPolicy, Store, memory::MemoryStore, redis::RedisStore};
 use crate::{keys, random};
 
 /// Usage text.
@@ -254,6 +254,24 @@ pub fn bridge(settings: Settings) -> Result<Arc<Bridge>, String> {
     Bridge::new(Arc::new(settings), store, clock)
         .map(Arc::new)
         .map_err(|e| e.to_string())
+}
+
+/// Start-up check of the store: refuses an evicting Redis, logs what it found otherwise.
+pub async fn check_store(bridge: &Bridge) -> Result<(), String> {
+    match bridge.store.check_memory_policy().await? {
+        MemoryPolicy::NotRedis => {}
+        MemoryPolicy::NoEviction { maxmemory: 0 } => tracing::warn!(
+            "Redis maxmemory-policy is noeviction but maxmemory is not set: size it for the mappings plus the bounded session state (README, Production)"
+        ),
+        MemoryPolicy::NoEviction { maxmemory } => {
+            tracing::info!(maxmemory, "Redis maxmemory-policy is noeviction")
+        }
+        MemoryPolicy::Unknown(why) => tracing::warn!(
+            cause = %why,
+            "could not read Redis maxmemory-policy; make sure it is noeviction (README, Production)"
+        ),
+    }
+    Ok(())
 }
 
 /// Runs `keygen`.

@@ -161,6 +161,7 @@ fn serve(config: Option<std::path::PathBuf>) -> Result<(), String> {
     let runtime = tokio_runtime()?;
     runtime.block_on(async move {
         let bridge = cli::bridge(settings)?;
+        cli::check_store(&bridge).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("listen: cannot bind {listen}: {e}"))?;

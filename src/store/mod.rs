@@ -150,6 +150,29 @@ impl Store {
         backend!(self, b => b.ping().await)
     }
 
+    /// Checks that Redis cannot evict what must not be lost. Mappings, their indexes and the
+    /// event log have no TTL and replay records must outlive their TTL, so any evicting
+    /// `maxmemory-policy` is refused: `allkeys-*` evicts mappings (customers silently become
+    /// first-login again), `volatile-*` evicts replay records (a used request is accepted again).
+    /// Ephemeral state is bounded instead (parked requests, sessions per user), so `noeviction`
+    /// with enough `maxmemory` does not block mapping writes. Returns what was found, for the
+    /// log; `Err` when the policy is unsafe. The memory store has nothing to check.
+    pub async fn check_memory_policy(&self) -> Result<MemoryPolicy, String> {
+        let Store::Redis(r) = self else {
+            return Ok(MemoryPolicy::NotRedis);
+        };
+        match r.memory_settings().await {
+            Ok((policy, _)) if policy != "noeviction" => Err(format!(
+                "store: Redis maxmemory-policy is {policy}, which lets Redis delete mappings \
+                 (allkeys-*) or replay records (volatile-*); set `maxmemory-policy noeviction` \
+                 (redis.conf, `CONFIG SET maxmemory-policy noeviction`, or the policy setting \
+                 of your managed Redis) and start again"
+            )),
+            Ok((_, maxmemory)) => Ok(MemoryPolicy::NoEviction { maxmemory }),
+            Err(e) => Ok(MemoryPolicy::Unknown(e.to_string())),
+        }
+    }
+
     /// Stores a ticket under its digest.
     pub async fn put_ticket(
         &self,
@@ -404,6 +427,20 @@ pub struct SessionLifetimes {
 /// The index key of a user's sessions: a digest, so user ids of any text are safe in key names.
 fn user_key(x_user_id: &XUserId) -> String {
     crate::random::token_digest(x_user_id.as_str())
+}
+
+/// What [`Store::check_memory_policy`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemoryPolicy {
+    /// The in-memory store.
+    NotRedis,
+    /// `noeviction`, with `maxmemory` bytes (0 = no limit).
+    NoEviction {
+        /// Redis's `maxmemory`.
+        maxmemory: u64,
+    },
+    /// The policy could not be read (CONFIG disabled or Redis unreachable): why.
+    Unknown(String),
 }
 
 /// Whole seconds of a TTL, at least one.

@@ -82,6 +82,29 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
+    /// Redis's `maxmemory-policy` and `maxmemory`, or why they could not be read (managed
+    /// Redis services often disable CONFIG).
+    pub(crate) async fn memory_settings(&self) -> Result<(String, u64), StoreError> {
+        let mut conn = self.conn.clone();
+        let read = |pairs: Vec<String>| pairs.into_iter().nth(1);
+        let policy: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let max: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let policy = read(policy)
+            .ok_or_else(|| StoreError::Unavailable("CONFIG GET returned nothing".into()))?;
+        let max = read(max).and_then(|m| m.parse().ok()).unwrap_or(0);
+        Ok((policy, max))
+    }
+
     pub(crate) async fn set(
         &self,
         kind: Kind,

@@ -198,3 +198,67 @@ fn the_embedded_default_refuses_the_demo_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("SSO_BRIDGE_DEV_API_KEY"), "{err}");
 }
+
+/// `serve` refuses a Redis whose eviction policy could delete mappings or replay records, and
+/// starts on `noeviction`.
+#[test]
+fn serve_refuses_an_evicting_redis() {
+    use crate::redis_ops::PrivateRedis;
+    for (policy, starts) in [
+        ("allkeys-lru", false),
+        ("volatile-lru", false),
+        ("noeviction", true),
+    ] {
+        let redis = PrivateRedis::start(&["--maxmemory", "64mb", "--maxmemory-policy", policy]);
+        let dir = TempDir::new("bin-policy");
+        let config = write_config(
+            dir.path(),
+            &TestSp::new().metadata(),
+            "",
+            Backend::Redis,
+            "policy",
+        );
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, text.replace(&redis_url(), &redis.url())).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let first = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .next()
+            .and_then(Result::ok);
+        if starts {
+            assert!(
+                first
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("listening on ")),
+                "{policy}: {first:?}"
+            );
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(child.wait().unwrap().success());
+        } else {
+            assert_eq!(first, None, "{policy}: must not listen");
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert!(!child.wait().unwrap().success());
+            assert!(
+                err.contains(&format!("maxmemory-policy is {policy}"))
+                    && err.contains("noeviction"),
+                "{policy}: {err}"
+            );
+        }
+    }
+}
