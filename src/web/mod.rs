@@ -46,7 +46,7 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
             get(huawei::bind_continue).head(head_not_allowed),
         )
         .route("/return/{site}/{kind}", get(huawei::return_link))
-        .nest("/api", api::router())
+        .nest("/api", api::router(&bridge))
         .fallback(status::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id::assign))

@@ -167,3 +167,39 @@ async fn validates_fields_with_clear_messages() {
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
+
+/// An unauthenticated client cannot make the bridge wait for (and buffer) a body: the key is
+/// checked from the headers and the 401 comes while the body is still being sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_checked_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let env = TestEnv::new(Backend::Memory).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, env.router.clone()).into_future());
+    for (method, path, auth) in [
+        ("POST", "/api/v1/sites/cn/mapping-imports", ""),
+        (
+            "POST",
+            "/api/v1/login-tickets",
+            "Authorization: Bearer wrong-key-0123456789\r\n",
+        ),
+        ("PUT", "/api/v1/sites/cn/mappings/u1", ""),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/x-ndjson\r\nContent-Length: 4000000\r\n\r\n{{\"x_user_id\":"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect(
+                "no answer while the body was pending: the body is read before the key is checked",
+            )
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{path}: {answer}");
+    }
+    server.abort();
+}

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{authenticate, body_of, json_body, json_response};
+use super::{Actor, body_of, json_body, json_response};
 use crate::flow::FlowError;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
@@ -44,11 +44,11 @@ fn query_err(e: &QueryRejection, request_id: &RequestId) -> ApiError {
 pub async fn put_one(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let actor = authenticate(&bridge, &headers, &request_id)?;
     let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
     let req: MappingRequest = json_body(&headers, body, &request_id)?;
     let (result, view) = bridge
@@ -68,10 +68,8 @@ pub async fn put_one(
 pub async fn get_one(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    authenticate(&bridge, &headers, &request_id)?;
     let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
     let view = bridge
         .read_mapping(&site, &x_user_id)
@@ -84,10 +82,9 @@ pub async fn get_one(
 pub async fn delete_one(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
+    Extension(Actor(actor)): Extension<Actor>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    let actor = authenticate(&bridge, &headers, &request_id)?;
     let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
     let view = bridge
         .delete_mapping(&site, &x_user_id, &actor)
@@ -110,11 +107,9 @@ pub struct ListQuery {
 pub async fn list(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult {
-    authenticate(&bridge, &headers, &request_id)?;
     let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
     let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
     let page = match q.domain_id {
@@ -150,11 +145,11 @@ pub async fn list(
 pub async fn import(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let actor = authenticate(&bridge, &headers, &request_id)?;
     let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
     let body = body_of(
         &headers,
@@ -191,10 +186,8 @@ pub struct EventsQuery {
 pub async fn events(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult {
-    authenticate(&bridge, &headers, &request_id)?;
     let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
     let page = bridge
         .events(q.after.as_deref(), q.limit)
@@ -207,10 +200,8 @@ pub async fn events(
 pub async fn end_sessions(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    authenticate(&bridge, &headers, &request_id)?;
     let Path(x_user_id) = path.map_err(|e| path_err(&e, &request_id))?;
     let ended = bridge
         .end_user_sessions(&x_user_id)

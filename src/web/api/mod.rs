@@ -1,5 +1,6 @@
-//! The partner API (JSON, `Authorization: Bearer <key>`). Authentication is the first line of
-//! every handler; keys are compared by SHA-256 hash in constant time (A14). Every error has one
+//! The partner API (JSON, `Authorization: Bearer <key>`). Every operation but the OpenAPI
+//! document is authenticated by [`require_key`] from the headers alone, before its body is read;
+//! keys are compared by SHA-256 hash in constant time. Every error has one
 //! shape (see [`ApiError`]), including unknown paths and methods under `/api/`.
 //!
 //! [`operations`] is the single list of API routes: the router is built from it, and a test
@@ -8,11 +9,15 @@
 pub mod mappings;
 pub mod tickets;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::{Extension, Json};
@@ -74,9 +79,14 @@ pub fn operations() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 }
 
 /// The API router, to be nested at `/api`, with JSON answers for unknown paths and methods.
-pub fn router() -> Router<AppState> {
+pub fn router(bridge: &AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (_, path, route) in operations() {
+        let route = if path == "/api/v1/openapi.json" {
+            route
+        } else {
+            route.route_layer(from_fn_with_state(Arc::clone(bridge), require_key))
+        };
         let path = path.strip_prefix("/api").unwrap_or(path);
         match by_path.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(route),
@@ -115,6 +125,27 @@ async fn method_not_allowed(Extension(request_id): Extension<RequestId>) -> ApiE
         "this endpoint does not accept that method; see /api/v1/openapi.json",
         &request_id,
     )
+}
+
+/// The authenticated caller: `api:<first 8 hex digits of the key's hash>`, for the event log.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+/// Middleware: authenticates from the headers alone, before the handler's extractors read the
+/// body, so an unauthenticated client cannot make the bridge buffer (up to 4 MiB of) a body.
+pub async fn require_key(
+    State(bridge): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&bridge, req.headers(), &request_id) {
+        Ok(actor) => {
+            req.extensions_mut().insert(Actor(actor));
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Checks the bearer key against every configured hash without an early exit, and returns
