@@ -228,17 +228,21 @@ fn serve_refuses_an_evicting_redis() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let first = BufReader::new(child.stdout.take().unwrap())
-            .lines()
-            .next()
-            .and_then(Result::ok);
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().and_then(Result::ok);
         if starts {
-            assert!(
-                first
-                    .as_deref()
-                    .is_some_and(|l| l.starts_with("listening on ")),
-                "{policy}: {first:?}"
+            let addr = first
+                .as_deref()
+                .and_then(|l| l.strip_prefix("listening on "))
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("{policy}: {first:?}"))
+                .to_owned();
+            // Served a request: the shutdown signal handler is in place before the TERM.
+            let health = http(
+                &addr,
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             );
+            assert!(health.starts_with("HTTP/1.1 200"), "{health}");
             Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status()
