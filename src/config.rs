@@ -53,8 +53,53 @@ struct FileConfig {
     store: StoreFile,
     #[serde(default)]
     sessions: SessionsFile,
+    #[serde(default)]
+    limits: LimitsFile,
     partner: PartnerFile,
     sites: Vec<SiteFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    #[serde(default = "default_saml_per_client")]
+    saml_requests_per_minute_per_client: u32,
+    #[serde(default)]
+    client_address_header: Option<String>,
+}
+
+impl Default for LimitsFile {
+    fn default() -> Self {
+        Self {
+            saml_requests_per_minute_per_client: default_saml_per_client(),
+            client_address_header: None,
+        }
+    }
+}
+
+/// A browser makes one or two SAML requests per sign-in; 60 a minute leaves room for a company
+/// behind one NAT address while a single flooding host gets one a second.
+fn default_saml_per_client() -> u32 {
+    60
+}
+
+/// Request limits (see the README's production section).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// SAML requests (`/saml/sso`, `/saml/slo`) per client address and minute; 0 = unlimited.
+    pub saml_requests_per_minute_per_client: u32,
+    /// Header carrying the client address set by a trusted reverse proxy (e.g. `x-real-ip`);
+    /// `None` = the TCP peer address.
+    pub client_address_header: Option<axum::http::HeaderName>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            saml_requests_per_minute_per_client: default_saml_per_client(),
+            client_address_header: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +186,8 @@ struct SessionsFile {
     jump_window_secs: u32,
     #[serde(default = "default_bind_window")]
     bind_window_secs: u32,
+    #[serde(default = "default_max_parked")]
+    max_parked_requests: usize,
 }
 
 impl Default for SessionsFile {
@@ -153,10 +200,15 @@ impl Default for SessionsFile {
             first_login_confirmation: true,
             jump_window_secs: default_jump_window(),
             bind_window_secs: default_bind_window(),
+            max_parked_requests: default_max_parked(),
         }
     }
 }
 
+/// About 10 MB of Redis (a parked request, its replay record and its slot: ~520 bytes).
+fn default_max_parked() -> usize {
+    20_000
+}
 fn default_ticket_ttl() -> u32 {
     60
 }
@@ -259,6 +311,9 @@ pub struct Lifetimes {
     /// How long after an assertion Huawei's bind-result notification may change the mapping
     /// of that session's user (A15).
     pub bind_window: Duration,
+    /// Most AuthnRequests parked at once; beyond it a request that would be parked gets 503
+    /// and nothing is stored (bounded state under a flood of valid requests).
+    pub max_parked_requests: usize,
 }
 
 /// One Huawei site (e.g. China, International).
@@ -319,6 +374,8 @@ pub struct Settings {
     pub lifetimes: Lifetimes,
     /// Ask a customer without a mapping to confirm who they are before the first jump (A16).
     pub first_login_confirmation: bool,
+    /// Request limits.
+    pub limits: Limits,
     /// Partner platform login page (receives `resume=`).
     pub partner_login_url: Url,
     /// Where a bind-result notification ends when the browser has no matching session.
@@ -430,6 +487,7 @@ impl Settings {
             key_prefix: default_key_prefix(),
             lifetimes: lifetimes(&SessionsFile::default()),
             first_login_confirmation: true,
+            limits: Limits::default(),
             partner_login_url: url(&format!("{public_url}/"), "partner.login_url")?,
             partner_landing_url: url(&format!("{public_url}/"), "partner.landing_url")?,
             partner_logout_url: url(&format!("{public_url}/"), "partner.logout_url")?,
@@ -468,6 +526,7 @@ fn lifetimes(s: &SessionsFile) -> Lifetimes {
         pending_request: secs(s.pending_request_ttl_secs),
         jump_window: secs(s.jump_window_secs),
         bind_window: secs(s.bind_window_secs),
+        max_parked_requests: s.max_parked_requests,
     }
 }
 
@@ -650,6 +709,12 @@ fn from_file(
             "must be between 60 and 3600 seconds",
         ));
     }
+    if !(100..=10_000_000).contains(&s.max_parked_requests) {
+        return Err(err(
+            "sessions.max_parked_requests",
+            "must be between 100 and 10000000",
+        ));
+    }
     if !(10..=3600).contains(&s.jump_window_secs) {
         return Err(err(
             "sessions.jump_window_secs",
@@ -710,6 +775,22 @@ fn from_file(
         );
     }
 
+    let limits = Limits {
+        saml_requests_per_minute_per_client: f.limits.saml_requests_per_minute_per_client,
+        client_address_header: f
+            .limits
+            .client_address_header
+            .as_deref()
+            .map(|h| {
+                axum::http::HeaderName::try_from(h).map_err(|_| {
+                    err(
+                        "limits.client_address_header",
+                        format!("{h:?} is not a valid header name"),
+                    )
+                })
+            })
+            .transpose()?,
+    };
     let sites = load_sites(&f.sites, &resolve, dev_mode, &mut warnings)?;
     Ok(Settings {
         listen,
@@ -730,6 +811,7 @@ fn from_file(
         key_prefix: f.store.key_prefix,
         lifetimes: lifetimes(&f.sessions),
         first_login_confirmation: f.sessions.first_login_confirmation,
+        limits,
         partner_login_url,
         partner_landing_url,
         partner_logout_url,

@@ -32,6 +32,7 @@ pub mod http_client;
 pub mod json_error;
 pub mod keys;
 pub mod random;
+pub mod rate_limit;
 pub mod saml;
 pub mod simulator;
 pub mod store;

@@ -106,9 +106,12 @@ pub async fn run(
         axum::serve(partner_l, partner::router(partner))
             .with_graceful_shutdown(stop(rx.clone()))
             .into_future(),
-        axum::serve(bridge_l, crate::web::router(bridge))
-            .with_graceful_shutdown(stop(rx.clone()))
-            .into_future(),
+        axum::serve(
+            bridge_l,
+            crate::web::router(bridge).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop(rx.clone()))
+        .into_future(),
         axum::serve(sim_l, simulator::router(Arc::new(sim)))
             .with_graceful_shutdown(stop(rx))
             .into_future(),

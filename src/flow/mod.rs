@@ -87,6 +87,9 @@ pub enum FlowError {
     /// The CPU pool's queue is full: the request is shed before any work is spent on it.
     #[error("busy: {0}")]
     Busy(&'static str),
+    /// A per-client or per-key rate limit: retry after this many seconds.
+    #[error("rate limited ({0}); retry after {1} s")]
+    RateLimited(&'static str, u64),
 }
 
 impl From<cpu_pool::PoolError> for FlowError {
@@ -117,6 +120,8 @@ pub struct Bridge {
     /// Threads that verify and parse inbound requests and sign responses, off the async
     /// executor, with a bounded queue.
     pub(crate) cpu: cpu_pool::CpuPool,
+    /// SAML requests per client address (`limits.saml_requests_per_minute_per_client`).
+    pub saml_clients: Option<crate::rate_limit::KeyedLimit<std::net::IpAddr>>,
 }
 
 impl Bridge {
@@ -136,7 +141,11 @@ impl Bridge {
             slo_url: &slo_url,
         }
         .render()?;
+        let saml_clients = crate::rate_limit::KeyedLimit::per_minute(
+            settings.limits.saml_requests_per_minute_per_client,
+        );
         Ok(Self {
+            saml_clients,
             settings,
             store,
             clock,

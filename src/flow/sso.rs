@@ -533,12 +533,15 @@ impl Bridge {
                     bind_window: lifetimes.bind_window,
                     replay_ttl: freshness.max_age + freshness.skew + freshness.skew,
                     passive: verified.request.is_passive,
+                    max_parked: lifetimes.max_parked_requests,
+                    parked_ttl: lifetimes.pending_request,
                 },
             )
             .await?;
         match lookup.replay {
             Replay::Seen => return Err(FlowError::Replayed),
             Replay::NotRecorded => return Err(FlowError::PassiveImpossible),
+            Replay::Full => return Err(FlowError::Busy("parked-request limit reached")),
             Replay::First => {}
         }
         let ttl = lifetimes.pending_request;

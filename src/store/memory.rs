@@ -32,6 +32,9 @@ struct Maps {
     last_event: EventId,
     /// user key → (absolute expiry, session digest), oldest first.
     user_sessions: HashMap<String, Vec<(OffsetDateTime, String)>>,
+    /// Expiry of every parked request's slot, oldest first (one TTL for all, so pushed in
+    /// order); bounded by `SsoRules::max_parked`.
+    parked: VecDeque<OffsetDateTime>,
     writes: u64,
 }
 
@@ -267,26 +270,26 @@ impl MemoryStore {
             s.is_live_for(rules.site, rules.now)
                 .then(|| (d.to_owned(), raw.clone(), s))
         });
-        let Some((digest, raw, s)) = session else {
-            if rules.passive {
-                return Ok((None, Replay::NotRecorded, false));
-            }
-            return Ok(match maps.live(Kind::RequestId, request_key, now) {
-                Some(_) => (None, Replay::Seen, false),
-                None => {
-                    maps.insert(
-                        Kind::RequestId,
-                        request_key,
-                        b"1",
-                        now + rules.replay_ttl,
-                        now,
-                    );
-                    (None, Replay::First, false)
-                }
-            });
-        };
+        if session.is_none() && rules.passive {
+            return Ok((None, Replay::NotRecorded, false));
+        }
+        let raw = session.as_ref().map(|(_, raw, _)| raw.clone());
         if maps.live(Kind::RequestId, request_key, now).is_some() {
-            return Ok((Some(raw), Replay::Seen, false));
+            return Ok((raw, Replay::Seen, false));
+        }
+        let silent = session.as_ref().is_some_and(|(_, _, s)| {
+            s.answers_silently(rules.now, rules.jump_window.whole_seconds())
+        });
+        // A request about to be parked takes a slot; none left, nothing is written (a flood
+        // of validly signed requests cannot grow the store past the cap).
+        if !silent && !rules.passive {
+            while maps.parked.front().is_some_and(|e| *e <= now) {
+                maps.parked.pop_front();
+            }
+            if maps.parked.len() >= rules.max_parked {
+                return Ok((raw, Replay::Full, false));
+            }
+            maps.parked.push_back(now + rules.parked_ttl);
         }
         maps.insert(
             Kind::RequestId,
@@ -295,6 +298,9 @@ impl MemoryStore {
             now + rules.replay_ttl,
             now,
         );
+        let Some((digest, raw, _)) = session else {
+            return Ok((None, Replay::First, false));
+        };
         // Only an accepted request restarts the session's idle timer.
         if let Some((_, expires)) = maps
             .values
@@ -302,7 +308,6 @@ impl MemoryStore {
         {
             *expires = now + rules.idle;
         }
-        let silent = s.answers_silently(rules.now, rules.jump_window.whole_seconds());
         if silent {
             let jump = rules.site.as_bytes();
             maps.insert(Kind::BindJump, &digest, jump, now + rules.bind_window, now);

@@ -43,6 +43,9 @@ pub enum Replay {
     Seen,
     /// Not recorded (passive request without a session).
     NotRecorded,
+    /// Not recorded: the request would be parked, and as many requests as allowed are parked
+    /// already (a flood); nothing was written.
+    Full,
 }
 
 /// What [`Store::sso_lookup`] found for Huawei's AuthnRequest.
@@ -75,6 +78,10 @@ pub struct SsoRules<'a> {
     pub replay_ttl: Duration,
     /// `IsPassive`: without a session nothing is recorded.
     pub passive: bool,
+    /// Most requests parked at once (waiting for a login or a confirmation).
+    pub max_parked: usize,
+    /// How long a parked request holds its slot.
+    pub parked_ttl: Duration,
 }
 
 /// Kinds of single keys, each with its own key namespace.

@@ -165,6 +165,7 @@ impl RedisStore {
             .key(self.key(Kind::Session, digest))
             .key(self.key(Kind::RequestId, request_key))
             .key(self.key(Kind::BindJump, digest))
+            .key(format!("{}:parked-index", self.prefix))
             .arg(ttl_secs(rules.idle))
             .arg(ttl_secs(rules.replay_ttl))
             .arg(if rules.passive { "1" } else { "0" })
@@ -173,6 +174,8 @@ impl RedisStore {
             .arg(rules.now)
             .arg(rules.jump_window.whole_seconds())
             .arg(ttl_secs(rules.bind_window))
+            .arg(rules.max_parked)
+            .arg(ttl_secs(rules.parked_ttl))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -180,6 +183,7 @@ impl RedisStore {
             "first" => Replay::First,
             "seen" => Replay::Seen,
             "not_recorded" => Replay::NotRecorded,
+            "full" => Replay::Full,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "unexpected sso_lookup reply {other}"

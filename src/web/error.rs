@@ -51,6 +51,7 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         FlowError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         FlowError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
+        FlowError::RateLimited(..) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
     }
 }
 
@@ -138,7 +139,7 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
             "The service is temporarily unavailable",
             lang.pick("请稍等一分钟后重试。", "Please try again in a minute."),
         ),
-        FlowError::Busy(_) => t(
+        FlowError::Busy(_) | FlowError::RateLimited(..) => t(
             "服务繁忙",
             "The service is busy",
             lang.pick("请等几秒钟后刷新本页面重试。", "Please wait a few seconds, then reload this page."),
@@ -174,7 +175,10 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
             "华为云发来的账号关联结果，无法与您在本浏览器中刚刚进行的登录对应起来。",
             "The account-link result Huawei Cloud sent could not be matched to a sign-in you just made in this browser.",
         ),
-        FlowError::Store(_) | FlowError::Internal(_) | FlowError::Busy(_) => lang.pick(
+        FlowError::Store(_)
+        | FlowError::Internal(_)
+        | FlowError::Busy(_)
+        | FlowError::RateLimited(..) => lang.pick(
             "您的登录没有完成，也没有任何更改。",
             "Your sign-in did not complete and nothing was changed.",
         ),
@@ -197,11 +201,20 @@ impl IntoResponse for PageError {
             self.request_id.as_str(),
         );
         let mut res = html_response(status, body, pages::csp_plain());
-        if matches!(self.err, FlowError::Busy(_)) {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        set_retry_after(&mut res, &self.err);
         res
+    }
+}
+
+/// `Retry-After` on load-shedding and rate-limit answers.
+fn set_retry_after(res: &mut Response, err: &FlowError) {
+    let secs = match err {
+        FlowError::Busy(_) => 1,
+        FlowError::RateLimited(_, secs) => *secs,
+        _ => return,
+    };
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
 
@@ -261,6 +274,9 @@ impl ApiError {
             FlowError::Store(_) => "the store is unavailable; retry later".into(),
             FlowError::Internal(_) => "internal error".into(),
             FlowError::Busy(_) => "the service is busy; retry in a second".into(),
+            FlowError::RateLimited(what, secs) => {
+                format!("too many requests ({what}); retry after {secs} s")
+            }
             other => other.to_string(),
         };
         Self {

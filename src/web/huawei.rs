@@ -5,7 +5,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 
 use super::AppState;
@@ -114,18 +114,17 @@ pub async fn slo(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
+    extensions: Extensions,
     uri: Uri,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
+    let fail = PageError::for_request(lang, &request_id);
+    super::admit_saml_client(&bridge, &headers, &extensions).map_err(&fail)?;
     let cookie = cookies::session(&headers, bridge.settings.dev_mode);
     let outcome = bridge
         .logout(uri.query().unwrap_or(""), cookie.as_deref())
         .await
-        .map_err(|err| PageError {
-            err,
-            lang,
-            request_id: request_id.clone(),
-        })?;
+        .map_err(fail)?;
     Ok(logout_response(
         &bridge,
         lang,

@@ -2,6 +2,7 @@
 //! socket), handlers extract input, call one [`crate::flow`] function and render the outcome.
 
 pub mod api;
+pub mod client_addr;
 pub mod cookies;
 pub mod error;
 pub mod huawei;
@@ -53,6 +54,34 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .with_state(bridge)
 }
 
+/// Takes one SAML request from the client address's allowance
+/// (`limits.saml_requests_per_minute_per_client`), before any work is spent on it. A request
+/// without a known address (an in-process caller) is not limited.
+fn admit_saml_client(
+    bridge: &Bridge,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<(), crate::flow::FlowError> {
+    let (Some(limit), Some(addr)) = (
+        &bridge.saml_clients,
+        client_addr::client_address(
+            headers,
+            extensions,
+            bridge.settings.limits.client_address_header.as_ref(),
+        ),
+    ) else {
+        return Ok(());
+    };
+    limit
+        .check(&crate::rate_limit::client_key(addr))
+        .map_err(|wait| {
+            crate::flow::FlowError::RateLimited(
+                "SAML requests from this address",
+                crate::rate_limit::retry_after_secs(wait),
+            )
+        })
+}
+
 /// A redirect that is never cached.
 pub fn redirect(status: axum::http::StatusCode, location: &str) -> axum::response::Response {
     match axum::http::HeaderValue::from_str(location) {
@@ -81,7 +110,8 @@ pub async fn serve(
     bridge: Arc<Bridge>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(bridge))
+    let app = router(bridge).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

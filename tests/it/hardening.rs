@@ -297,3 +297,87 @@ async fn redis_replay_does_not_restart_the_idle_timer() {
     );
     assert!(after < 1800 * 1000 - 1000);
 }
+
+async fn parked_requests_are_capped(b: Backend) {
+    // A flood of validly signed, sessionless AuthnRequests (anyone can make Huawei mint them)
+    // parks at most `max_parked_requests`; beyond it the answer is 503 and nothing is stored.
+    let mut o = EnvOptions::new(b);
+    o.edit = Some(Box::new(|c: String| {
+        c.replace(
+            "[partner]",
+            "[sessions]\nmax_parked_requests = 100\n\n[partner]",
+        )
+    }));
+    let env = TestEnv::with(o).await;
+    let cookie = env.login(serde_json::json!({"x_user_id": "regular"})).await;
+    for i in 0..100 {
+        let res = env.fresh_sso(None).await;
+        assert_eq!(res.status, StatusCode::FOUND, "request {i}: {}", res.body);
+    }
+    let before = env.snapshot().await;
+    let full = env.fresh_sso(None).await;
+    assert_eq!(
+        (full.status, full.error_code().as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
+        "{}",
+        full.body
+    );
+    assert_eq!(full.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a refused request stored something"
+    );
+    // A customer who just jumped from this bridge is still answered.
+    assert_eq!(env.fresh_sso(Some(&cookie)).await.status, StatusCode::OK);
+    // Slots free up when parked requests expire.
+    env.clock
+        .advance(env.settings.lifetimes.pending_request + time::Duration::seconds(1));
+    assert_eq!(env.fresh_sso(None).await.status, StatusCode::FOUND);
+}
+both_backends!(parked_requests_are_capped);
+
+async fn saml_requests_are_limited_per_client_address(b: Backend) {
+    let mut o = EnvOptions::new(b);
+    o.edit = Some(Box::new(|c: String| {
+        c.replace(
+            "[partner]",
+            "[limits]\nsaml_requests_per_minute_per_client = 5\n\n[partner]",
+        )
+    }));
+    let env = TestEnv::with(o).await;
+    let from = |ip: [u8; 4], uri: &str| {
+        Request::get(uri)
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                ip, 40000,
+            ))))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let sso = |env: &TestEnv| format!("/saml/sso?{}", env.signed(&env.authn(), None));
+    for i in 0..5 {
+        let res = call(&env.router, from([192, 0, 2, 1], &sso(&env))).await;
+        assert_eq!(res.status, StatusCode::FOUND, "request {i}: {}", res.body);
+    }
+    let before = env.snapshot().await;
+    let limited = call(&env.router, from([192, 0, 2, 1], &sso(&env))).await;
+    assert_eq!(
+        (limited.status, limited.error_code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        "{}",
+        limited.body
+    );
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a limited request stored something"
+    );
+    // Logout requests count against the same allowance; another address has its own.
+    let slo = call(&env.router, from([192, 0, 2, 1], "/saml/slo")).await;
+    assert_eq!(slo.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = call(&env.router, from([192, 0, 2, 2], &sso(&env))).await;
+    assert_eq!(other.status, StatusCode::FOUND, "{}", other.body);
+}
+both_backends!(saml_requests_are_limited_per_client_address);
