@@ -66,6 +66,22 @@ struct LimitsFile {
     saml_requests_per_minute_per_client: u32,
     #[serde(default)]
     client_address_header: Option<String>,
+    #[serde(default = "default_header_read_timeout")]
+    header_read_timeout_secs: u32,
+    #[serde(default = "default_request_timeout")]
+    request_timeout_secs: u32,
+    #[serde(default = "default_max_connections")]
+    max_connections: usize,
+}
+
+fn default_header_read_timeout() -> u32 {
+    10
+}
+fn default_request_timeout() -> u32 {
+    30
+}
+fn default_max_connections() -> usize {
+    4096
 }
 
 impl Default for LimitsFile {
@@ -73,6 +89,9 @@ impl Default for LimitsFile {
         Self {
             saml_requests_per_minute_per_client: default_saml_per_client(),
             client_address_header: None,
+            header_read_timeout_secs: default_header_read_timeout(),
+            request_timeout_secs: default_request_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -91,6 +110,12 @@ pub struct Limits {
     /// Header carrying the client address set by a trusted reverse proxy (e.g. `x-real-ip`);
     /// `None` = the TCP peer address.
     pub client_address_header: Option<axum::http::HeaderName>,
+    /// Time allowed for a request's headers (and for the next one on an idle connection).
+    pub header_read_timeout: std::time::Duration,
+    /// Time allowed for a whole request, body included.
+    pub request_timeout: std::time::Duration,
+    /// Most open connections.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -98,6 +123,11 @@ impl Default for Limits {
         Self {
             saml_requests_per_minute_per_client: default_saml_per_client(),
             client_address_header: None,
+            header_read_timeout: std::time::Duration::from_secs(
+                default_header_read_timeout().into(),
+            ),
+            request_timeout: std::time::Duration::from_secs(default_request_timeout().into()),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -775,7 +805,29 @@ fn from_file(
         );
     }
 
+    let l = &f.limits;
+    if !(1..=300).contains(&l.header_read_timeout_secs) {
+        return Err(err(
+            "limits.header_read_timeout_secs",
+            "must be between 1 and 300",
+        ));
+    }
+    if !(1..=3600).contains(&l.request_timeout_secs) {
+        return Err(err(
+            "limits.request_timeout_secs",
+            "must be between 1 and 3600",
+        ));
+    }
+    if !(1..=1_000_000).contains(&l.max_connections) {
+        return Err(err(
+            "limits.max_connections",
+            "must be between 1 and 1000000",
+        ));
+    }
     let limits = Limits {
+        header_read_timeout: std::time::Duration::from_secs(l.header_read_timeout_secs.into()),
+        request_timeout: std::time::Duration::from_secs(l.request_timeout_secs.into()),
+        max_connections: l.max_connections,
         saml_requests_per_minute_per_client: f.limits.saml_requests_per_minute_per_client,
         client_address_header: f
             .limits

@@ -8,6 +8,7 @@ pub mod error;
 pub mod huawei;
 pub mod pages;
 pub mod request_id;
+pub mod server;
 pub mod sso;
 pub mod status;
 
@@ -50,6 +51,10 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .nest("/api", api::router(&bridge))
         .fallback(status::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            bridge.settings.limits.request_timeout,
+            deadline,
+        ))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(bridge)
 }
@@ -82,6 +87,27 @@ fn admit_saml_client(
         })
 }
 
+/// Every request, body included, must complete within `limits.request_timeout_secs`: a client
+/// that trickles its body is answered 408 and its connection closed.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!("request not completed in time; connection closed");
+            let mut res = axum::http::StatusCode::REQUEST_TIMEOUT.into_response();
+            res.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            res
+        }
+    }
+}
+
 /// A redirect that is never cached.
 pub fn redirect(status: axum::http::StatusCode, location: &str) -> axum::response::Response {
     match axum::http::HeaderValue::from_str(location) {
@@ -110,8 +136,9 @@ pub async fn serve(
     bridge: Arc<Bridge>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(bridge).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = server::ConnectionLimits {
+        header_read: bridge.settings.limits.header_read_timeout,
+        max_connections: bridge.settings.limits.max_connections,
+    };
+    server::serve(listener, router(bridge), limits, shutdown).await
 }

@@ -13,6 +13,7 @@ mod mappings;
 mod openapi;
 mod pysaml2;
 mod redis_ops;
+mod server;
 mod simulator;
 mod sso_flow;
 mod sso_rejections;
