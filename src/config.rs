@@ -66,6 +66,8 @@ struct LimitsFile {
     saml_requests_per_minute_per_client: u32,
     #[serde(default)]
     client_address_header: Option<String>,
+    #[serde(default = "default_api_per_key")]
+    api_requests_per_minute_per_key: u32,
     #[serde(default = "default_header_read_timeout")]
     header_read_timeout_secs: u32,
     #[serde(default = "default_request_timeout")]
@@ -74,6 +76,11 @@ struct LimitsFile {
     max_connections: usize,
 }
 
+/// 20 a second per key: far above a partner's sign-in rate, far below what a leaked key did
+/// unlimited (1,100 tickets a second).
+fn default_api_per_key() -> u32 {
+    1200
+}
 fn default_header_read_timeout() -> u32 {
     10
 }
@@ -89,6 +96,7 @@ impl Default for LimitsFile {
         Self {
             saml_requests_per_minute_per_client: default_saml_per_client(),
             client_address_header: None,
+            api_requests_per_minute_per_key: default_api_per_key(),
             header_read_timeout_secs: default_header_read_timeout(),
             request_timeout_secs: default_request_timeout(),
             max_connections: default_max_connections(),
@@ -110,6 +118,8 @@ pub struct Limits {
     /// Header carrying the client address set by a trusted reverse proxy (e.g. `x-real-ip`);
     /// `None` = the TCP peer address.
     pub client_address_header: Option<axum::http::HeaderName>,
+    /// Partner API requests per API key and minute; 0 = unlimited.
+    pub api_requests_per_minute_per_key: u32,
     /// Time allowed for a request's headers (and for the next one on an idle connection).
     pub header_read_timeout: std::time::Duration,
     /// Time allowed for a whole request, body included.
@@ -123,6 +133,7 @@ impl Default for Limits {
         Self {
             saml_requests_per_minute_per_client: default_saml_per_client(),
             client_address_header: None,
+            api_requests_per_minute_per_key: default_api_per_key(),
             header_read_timeout: std::time::Duration::from_secs(
                 default_header_read_timeout().into(),
             ),
@@ -828,6 +839,7 @@ fn from_file(
         header_read_timeout: std::time::Duration::from_secs(l.header_read_timeout_secs.into()),
         request_timeout: std::time::Duration::from_secs(l.request_timeout_secs.into()),
         max_connections: l.max_connections,
+        api_requests_per_minute_per_key: l.api_requests_per_minute_per_key,
         saml_requests_per_minute_per_client: f.limits.saml_requests_per_minute_per_client,
         client_address_header: f
             .limits

@@ -122,6 +122,8 @@ pub struct Bridge {
     pub(crate) cpu: cpu_pool::CpuPool,
     /// SAML requests per client address (`limits.saml_requests_per_minute_per_client`).
     pub saml_clients: Option<crate::rate_limit::KeyedLimit<std::net::IpAddr>>,
+    /// Partner API requests per API key (`limits.api_requests_per_minute_per_key`).
+    pub api_keys: Option<crate::rate_limit::KeyedLimit<String>>,
 }
 
 impl Bridge {
@@ -144,8 +146,12 @@ impl Bridge {
         let saml_clients = crate::rate_limit::KeyedLimit::per_minute(
             settings.limits.saml_requests_per_minute_per_client,
         );
+        let api_keys = crate::rate_limit::KeyedLimit::per_minute(
+            settings.limits.api_requests_per_minute_per_key,
+        );
         Ok(Self {
             saml_clients,
+            api_keys,
             settings,
             store,
             clock,

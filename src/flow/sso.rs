@@ -210,7 +210,12 @@ impl Bridge {
     }
 
     /// Creates a single-use login ticket for a partner user (issue step 1).
-    pub async fn create_ticket(&self, req: TicketRequest) -> Result<TicketCreated, FlowError> {
+    /// Creates a single-use login ticket; `issued_by` is the API key's id, recorded with it.
+    pub async fn create_ticket(
+        &self,
+        req: TicketRequest,
+        issued_by: &str,
+    ) -> Result<TicketCreated, FlowError> {
         let now = self.now();
         let x_user_id = XUserId::parse(&req.x_user_id)?;
         let name = optional(req.name, |v| fields::account_name("name", v))?;
@@ -272,6 +277,7 @@ impl Bridge {
             service,
             resume,
             expires_at: unix(now + ttl),
+            issued_by: Some(issued_by.to_owned()),
         };
         self.store
             .put_ticket(&random::token_digest(&ticket), &stored, ttl + EXPIRED_GRACE)
@@ -358,6 +364,7 @@ impl Bridge {
             jumped_at: (!confirm).then_some(unix(now)),
             awaiting_confirmation: confirm,
             resume_digest: resume_digest.filter(|_| confirm),
+            issued_by: ticket.issued_by.clone(),
         };
         self.store
             .put_session(

@@ -27,6 +27,9 @@ pub struct Ticket {
     pub resume: Option<String>,
     /// Unix time after which the ticket is void.
     pub expires_at: i64,
+    /// Which partner API key created it (`api:<first 8 hex digits of its hash>`, never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 /// An IdP session. Field names are one letter in the store: a session is the object kept in
@@ -79,6 +82,9 @@ pub struct Session {
     /// Digest of the parked AuthnRequest to answer once the customer confirms.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub resume_digest: Option<String>,
+    /// The API key that created the ticket of this login ([`Ticket::issued_by`]), for support.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 /// A verified AuthnRequest parked while the user logs in at the partner platform.

@@ -246,6 +246,8 @@ pub struct ApiError {
     pub cause: String,
     /// Request id.
     pub request_id: RequestId,
+    /// Seconds for a `Retry-After` header (rate limits, load shedding).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -263,6 +265,7 @@ impl ApiError {
             cause: message.clone(),
             message,
             request_id: request_id.clone(),
+            retry_after: None,
         }
     }
 
@@ -285,6 +288,11 @@ impl ApiError {
             message,
             cause: err.to_string(),
             request_id: request_id.clone(),
+            retry_after: match err {
+                FlowError::Busy(_) => Some(1),
+                FlowError::RateLimited(_, secs) => Some(secs),
+                _ => None,
+            },
         }
     }
 }
@@ -299,6 +307,12 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(v) = self
+            .retry_after
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
     }

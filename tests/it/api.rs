@@ -203,3 +203,63 @@ async fn the_key_is_checked_before_the_body_is_read() {
     }
     server.abort();
 }
+
+async fn each_api_key_is_rate_limited_and_recorded_on_its_tickets(b: Backend) {
+    let second = "second-api-key-0123456789";
+    let hash = sso_bridge::random::hex(&openssl::sha::sha256(second.as_bytes()));
+    let mut o = EnvOptions::new(b);
+    o.edit = Some(Box::new(move |c: String| {
+        let c = c.replace(
+            "api_key_sha256 = [\"",
+            &format!("api_key_sha256 = [\"{hash}\", \""),
+        );
+        c.replace(
+            "[partner]",
+            "[limits]\napi_requests_per_minute_per_key = 5\n\n[partner]",
+        )
+    }));
+    let env = TestEnv::with(o).await;
+    let body = json!({"x_user_id": "limited"}).to_string();
+    let mut start = String::new();
+    for i in 0..5 {
+        let res = env
+            .post_json("/api/v1/login-tickets", Some(API_KEY), &body)
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "request {i}: {}", res.body);
+        start = res.json()["url"].as_str().unwrap().replace(PUBLIC_URL, "");
+    }
+    let limited = env
+        .post_json("/api/v1/login-tickets", Some(API_KEY), &body)
+        .await;
+    assert_eq!(
+        (limited.status, limited.error_code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        "{}",
+        limited.body
+    );
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Every operation counts; another key has its own allowance.
+    assert_eq!(
+        env.api("GET", "/api/v1/events", None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let other = env
+        .post_json("/api/v1/login-tickets", Some(second), &body)
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+    // The key's id (never the key) is kept with the ticket and the session it opens.
+    let res = env.get(&start, None).await;
+    let cookie = res.session_cookie().unwrap();
+    let digest = sso_bridge::random::token_digest(&cookie);
+    let session = env
+        .bridge
+        .store
+        .get_session(&digest)
+        .await
+        .unwrap()
+        .unwrap();
+    let key_hash = sso_bridge::random::hex(&openssl::sha::sha256(API_KEY.as_bytes()));
+    assert_eq!(session.issued_by, Some(format!("api:{}", &key_hash[..8])));
+}
+both_backends!(each_api_key_is_rate_limited_and_recorded_on_its_tickets);

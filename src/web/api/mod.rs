@@ -139,13 +139,22 @@ pub async fn require_key(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match authenticate(&bridge, req.headers(), &request_id) {
-        Ok(actor) => {
-            req.extensions_mut().insert(Actor(actor));
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
+    let actor = match authenticate(&bridge, req.headers(), &request_id) {
+        Ok(actor) => actor,
+        Err(e) => return e.into_response(),
+    };
+    // Per key, so a leaked key cannot mint tickets (or anything else) at machine speed.
+    if let Some(limit) = &bridge.api_keys
+        && let Err(wait) = limit.check(&actor)
+    {
+        let err = crate::flow::FlowError::RateLimited(
+            "requests with this API key",
+            crate::rate_limit::retry_after_secs(wait),
+        );
+        return ApiError::from_flow(err, &request_id).into_response();
     }
+    req.extensions_mut().insert(Actor(actor));
+    next.run(req).await
 }
 
 /// Checks the bearer key against every configured hash without an early exit, and returns

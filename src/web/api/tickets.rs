@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{json_body, json_response};
+use super::{Actor, json_body, json_response};
 use crate::flow::TicketRequest;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -17,14 +17,15 @@ use crate::web::request_id::RequestId;
 pub async fn create_ticket(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: TicketRequest = json_body(&headers, body, &request_id)?;
     let created = bridge
-        .create_ticket(req)
+        .create_ticket(req, &actor)
         .await
         .map_err(|e| ApiError::from_flow(e, &request_id))?;
-    tracing::info!("login ticket created");
+    tracing::info!(key = %actor, "login ticket created");
     Ok(json_response(StatusCode::CREATED, &created))
 }
