@@ -300,21 +300,23 @@ impl Bridge {
         actor: &str,
     ) -> Result<ImportReport, FlowError> {
         let site = self.known_site(site)?;
-        let lines: Vec<(usize, &str)> = body
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty())
-            .collect();
-        if lines.len() > MAX_IMPORT_LINES {
+        // Lazily, twice: counting allocates nothing per line.
+        let lines = || {
+            body.lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.trim()))
+                .filter(|(_, l)| !l.is_empty())
+        };
+        let count = lines().count();
+        if count > MAX_IMPORT_LINES {
             return Err(FieldError {
                 field: "body",
                 rule: "must have at most 10000 lines; split the import",
             }
             .into());
         }
-        let mut results = Vec::with_capacity(lines.len());
-        for (line, text) in lines {
+        let mut results = Vec::with_capacity(count);
+        for (line, text) in lines() {
             results.push(self.import_line(site, line, text, actor).await?);
         }
         let mut summary = std::collections::BTreeMap::new();

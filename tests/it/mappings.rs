@@ -676,3 +676,43 @@ async fn every_valid_id_is_reachable(b: Backend) {
     );
 }
 both_backends!(every_valid_id_is_reachable);
+
+/// The import counts lines as the body arrives: past the line limit it answers while the rest
+/// of a 4 MiB body is still unsent (nothing more is buffered); past 4 MiB it answers 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_stop_at_their_limits_while_streaming() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let env = TestEnv::new(Backend::Memory).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bridge = env.bridge.clone();
+    let server = tokio::spawn(sso_bridge::web::serve(
+        listener,
+        bridge,
+        std::future::pending(),
+    ));
+    let send = |first: Vec<u8>, length: usize| async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/sites/cn/mapping-imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {length}\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let _ = s.write_all(&first).await;
+        let mut buf = vec![0u8; 8192];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("no answer while the body was pending")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    // 10,001 one-character lines, then the body stalls.
+    let lines = "x\n".repeat(10_001).into_bytes();
+    let answer = send(lines, 4 * 1024 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+    assert!(answer.contains("at most 10000 lines"), "{answer}");
+    // A declared 4 MiB + 1 body: refused once it passes 4 MiB.
+    let big = vec![b' '; 4 * 1024 * 1024 + 1];
+    let answer = send(big, 4 * 1024 * 1024 + 1).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    server.abort();
+}

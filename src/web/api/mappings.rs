@@ -1,16 +1,18 @@
 //! Mapping, event and session endpoints of the partner API.
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Actor, body_of, json_body, json_response};
+use super::{Actor, MAX_IMPORT_BYTES, check_media_type, json_body, json_response};
 use crate::flow::FlowError;
+use crate::flow::mappings::MAX_IMPORT_LINES;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -141,6 +143,53 @@ pub async fn list(
     Ok(json_response(StatusCode::OK, &page))
 }
 
+/// Reads an NDJSON body chunk by chunk, counting its non-blank lines as they arrive, and stops at
+/// the first chunk that would pass [`MAX_IMPORT_BYTES`] or [`MAX_IMPORT_LINES`]: an oversized
+/// import is refused before it is buffered, and nothing per line is allocated while reading.
+async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, ApiError> {
+    let mut buffer = Vec::new();
+    let (mut lines, mut in_line) = (0usize, false);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the request body could not be read",
+                request_id,
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if buffer.len() + data.len() > MAX_IMPORT_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "an import is at most 4 MiB; split it",
+                request_id,
+            ));
+        }
+        for &b in data.iter() {
+            if b == b'\n' {
+                lines += usize::from(in_line);
+                in_line = false;
+            } else if !b.is_ascii_whitespace() {
+                in_line = true;
+            }
+        }
+        if lines + usize::from(in_line) > MAX_IMPORT_LINES {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("body: must have at most {MAX_IMPORT_LINES} lines; split the import"),
+                request_id,
+            ));
+        }
+        buffer.extend_from_slice(&data);
+    }
+    Ok(buffer)
+}
+
 /// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
 pub async fn import(
     State(bridge): State<AppState>,
@@ -148,15 +197,15 @@ pub async fn import(
     Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult {
     let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
-    let body = body_of(
+    check_media_type(
         &headers,
-        body,
         &["application/x-ndjson", "application/jsonl"],
         &request_id,
     )?;
+    let body = read_ndjson(body, &request_id).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -67,7 +66,7 @@ pub fn operations() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (
             Method::POST,
             "/api/v1/sites/{site}/mapping-imports",
-            post(mappings::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(mappings::import),
         ),
         (Method::GET, "/api/v1/events", get(mappings::events)),
         (
@@ -207,6 +206,23 @@ fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
         .is_some_and(|m| accepted.iter().any(|a| m.trim().eq_ignore_ascii_case(a)))
 }
 
+/// Refuses a request whose media type is not one of `accepted`.
+pub fn check_media_type(
+    headers: &HeaderMap,
+    accepted: &[&str],
+    request_id: &RequestId,
+) -> Result<(), ApiError> {
+    if media_type_is(headers, accepted) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("send the body as {}", accepted.join(" or ")),
+        request_id,
+    ))
+}
+
 /// Reads a body of one of the `accepted` media types, mapping size and type errors.
 pub fn body_of(
     headers: &HeaderMap,
@@ -215,14 +231,7 @@ pub fn body_of(
     request_id: &RequestId,
 ) -> Result<Bytes, ApiError> {
     let body = body.map_err(|e| body_error(&e, request_id))?;
-    if !media_type_is(headers, accepted) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("send the body as {}", accepted.join(" or ")),
-            request_id,
-        ));
-    }
+    check_media_type(headers, accepted, request_id)?;
     Ok(body)
 }
 
