@@ -189,9 +189,12 @@ pub fn verify(form: &BindForm, keys: &[PKey<Public>]) -> Result<Notification, No
 
 /// Reads `xUserId`, `domainId`, `bindAction` (required; string or number), and `domainName`,
 /// `userName`, `userId` when present. Unknown fields are ignored.
-fn decode_payload(json: &[u8]) -> Result<(XUserId, MappingFields, BindAction), NotificationError> {
-    let value: Value = serde_json::from_slice(json)
-        .map_err(|e| NotificationError::BadPayload(format!("json: {e}")))?;
+pub(crate) fn decode_payload(
+    json: &[u8],
+) -> Result<(XUserId, MappingFields, BindAction), NotificationError> {
+    let value: Value = serde_json::from_slice(json).map_err(|e| {
+        NotificationError::BadPayload(format!("json: {}", crate::json_error::describe(&e)))
+    })?;
     let obj = value
         .as_object()
         .ok_or_else(|| NotificationError::BadPayload("not a JSON object".into()))?;

@@ -28,6 +28,8 @@ pub mod config;
 pub mod demo;
 pub mod fields;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_client;
 pub mod json_error;
 pub mod keys;

@@ -33,12 +33,12 @@ pub struct MappingRequest {
 /// One line of an import.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ImportLine {
-    x_user_id: String,
-    domain_id: String,
-    domain_name: String,
-    user_id: Option<String>,
-    user_name: Option<String>,
+pub(crate) struct ImportLine {
+    pub(crate) x_user_id: String,
+    pub(crate) domain_id: String,
+    pub(crate) domain_name: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) user_name: Option<String>,
 }
 
 /// A mapping as the API shows it.
@@ -104,7 +104,7 @@ pub struct ImportReport {
     pub results: Vec<ImportLineResult>,
 }
 
-fn validated(
+pub(crate) fn validated(
     req_domain_id: &str,
     domain_name: &str,
     user_id: Option<String>,

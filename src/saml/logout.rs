@@ -25,20 +25,30 @@ pub struct LogoutRequest {
     pub relay_state: Option<String>,
 }
 
-/// Verifies a redirect-binding LogoutRequest: binding, strict XML, Version, registered Issuer,
-/// SigAlg and signature, Destination = our SLO URL (required on signed messages), IssueInstant
-/// window, `NotOnOrAfter` not passed (saml-core §3.7.1), and exactly one `NameID` (the request
-/// must identify the principal, §3.7.1; the caller matches it with the session, A24).
-pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
-    raw_query: &str,
-    sps: &'a [S],
-    slo_url: &str,
-    now: OffsetDateTime,
-    freshness: Freshness,
-) -> Result<(LogoutRequest, &'a S), RequestError> {
-    // The signature first, with every registered SP's keys; only signed input is parsed.
-    let signed = signed_message(raw_query, sps)?;
-    let root = inbound::parse(&signed.xml)?;
+/// A LogoutRequest as read, before any check that needs keys, our URL or the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedLogout {
+    /// `ID`.
+    pub id: String,
+    /// `IssueInstant`.
+    pub issue_instant: OffsetDateTime,
+    /// The single `Issuer`.
+    pub issuer: String,
+    /// `Destination`, when present.
+    pub destination: Option<String>,
+    /// `NotOnOrAfter`, when present.
+    pub not_on_or_after: Option<OffsetDateTime>,
+    /// The single, non-empty `NameID`.
+    pub name_id: String,
+    /// `SessionIndex` values.
+    pub session_indexes: Vec<String>,
+}
+
+/// Reads a LogoutRequest strictly: root, Version 2.0, a well-formed ID, IssueInstant, exactly one
+/// Issuer, a valid NotOnOrAfter when present, and exactly one non-empty `NameID` (the request must
+/// identify the principal, saml-core §3.7.1).
+pub fn parse(xml: &[u8]) -> Result<ParsedLogout, RequestError> {
+    let root = inbound::parse(xml)?;
     if !root.is(ns::PROTOCOL, "LogoutRequest") {
         return Err(RequestError::NotLogoutRequest("root element"));
     }
@@ -55,39 +65,67 @@ pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
         })
         .ok_or(RequestError::NotLogoutRequest("ID"))?
         .to_owned();
-    let issued = root
+    let issue_instant = root
         .attr("IssueInstant")
         .and_then(xml_time::parse)
         .ok_or(RequestError::NotLogoutRequest("IssueInstant"))?;
     let issuer = single_issuer(&root)?;
-    let holder = signed.signer_named(&issuer, sps)?;
-    let query = signed.query;
-    if root.attr("Destination") != Some(slo_url) {
-        return Err(RequestError::WrongDestination);
-    }
-    check_freshness(issued, now, freshness)?;
-    if let Some(raw) = root.attr("NotOnOrAfter") {
-        let deadline =
-            xml_time::parse(raw).ok_or(RequestError::NotLogoutRequest("NotOnOrAfter"))?;
-        if now >= deadline + freshness.skew {
-            return Err(RequestError::Expired);
-        }
-    }
+    let not_on_or_after = root
+        .attr("NotOnOrAfter")
+        .map(|raw| xml_time::parse(raw).ok_or(RequestError::NotLogoutRequest("NotOnOrAfter")))
+        .transpose()?;
     let mut name_ids = root.children_named(ns::ASSERTION, "NameID");
     let name_id = match (name_ids.next(), name_ids.next()) {
         (Some(one), None) if !one.trimmed_text().is_empty() => one.trimmed_text().to_owned(),
         _ => return Err(RequestError::NotLogoutRequest("NameID")),
     };
+    Ok(ParsedLogout {
+        id,
+        issue_instant,
+        issuer,
+        destination: root.attr("Destination").map(str::to_owned),
+        not_on_or_after,
+        name_id,
+        session_indexes: root
+            .children_named(ns::PROTOCOL, "SessionIndex")
+            .map(|e| e.trimmed_text().to_owned())
+            .collect(),
+    })
+}
+
+/// Verifies a redirect-binding LogoutRequest: binding, SigAlg and signature (before anything is
+/// parsed), the message ([`parse`]), an Issuer whose key signed it, Destination = our SLO URL
+/// (required on signed messages), the IssueInstant window and `NotOnOrAfter` not passed
+/// (saml-core §3.7.1). The caller matches NameID and SessionIndex with the session.
+pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
+    raw_query: &str,
+    sps: &'a [S],
+    slo_url: &str,
+    now: OffsetDateTime,
+    freshness: Freshness,
+) -> Result<(LogoutRequest, &'a S), RequestError> {
+    // The signature first, with every registered SP's keys; only signed input is parsed.
+    let signed = signed_message(raw_query, sps)?;
+    let parsed = parse(&signed.xml)?;
+    let holder = signed.signer_named(&parsed.issuer, sps)?;
+    let query = signed.query;
+    if parsed.destination.as_deref() != Some(slo_url) {
+        return Err(RequestError::WrongDestination);
+    }
+    check_freshness(parsed.issue_instant, now, freshness)?;
+    if parsed
+        .not_on_or_after
+        .is_some_and(|deadline| now >= deadline + freshness.skew)
+    {
+        return Err(RequestError::Expired);
+    }
     query.check_relay_state()?;
     Ok((
         LogoutRequest {
-            id,
-            issuer,
-            name_id,
-            session_indexes: root
-                .children_named(ns::PROTOCOL, "SessionIndex")
-                .map(|e| e.trimmed_text().to_owned())
-                .collect(),
+            id: parsed.id,
+            issuer: parsed.issuer,
+            name_id: parsed.name_id,
+            session_indexes: parsed.session_indexes,
             relay_state: query.relay_state.clone(),
         },
         holder,

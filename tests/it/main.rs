@@ -6,6 +6,7 @@ mod binary;
 mod bind_result;
 mod chromium;
 mod config;
+mod fuzz_corpus;
 mod hardening;
 mod logging;
 mod logout_returns;
