@@ -44,6 +44,9 @@ pub enum FlowError {
     /// The parked AuthnRequest to resume is gone (expired or answered).
     #[error("the request to resume is unknown or expired")]
     ResumeUnknown,
+    /// A ticket request names a well-formed `resume` whose parked request is gone.
+    #[error("the parked request named by resume is gone (answered or expired)")]
+    ResumeGone,
     /// A confirmation form arrived without a live session.
     #[error("no live session for this confirmation")]
     SessionGone,

@@ -226,24 +226,22 @@ impl Bridge {
         let resumed = match req.resume.filter(|r| !r.is_empty()) {
             None => None,
             Some(r) => {
-                let pending = if random::is_token_shaped(&r) {
-                    self.store.peek_pending(&random::token_digest(&r)).await?
-                } else {
-                    None
-                };
+                if !random::is_token_shaped(&r) {
+                    return Err(FieldError {
+                        field: "resume",
+                        rule: "must be the resume value the bridge passed to the login page",
+                    }
+                    .into());
+                }
+                let pending = self.store.peek_pending(&random::token_digest(&r)).await?;
                 match pending.filter(|p| p.expires_at > unix(now)) {
                     Some(p) => Some((r, p.site)),
-                    None => {
-                        return Err(FieldError {
-                            field: "resume",
-                            rule: "must be the resume value the bridge passed to the login page, within 10 minutes",
-                        }
-                        .into());
-                    }
+                    // Well formed, but its parked request is gone (answered or expired).
+                    None => return Err(FlowError::ResumeGone),
                 }
             }
         };
-        let site_name = match (req.site.as_deref(), &resumed) {
+        let site_name = match (req.site.as_deref().filter(|s| !s.is_empty()), &resumed) {
             (Some(asked), Some((_, parked))) if asked != parked => {
                 return Err(FieldError {
                     field: "site",

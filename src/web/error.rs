@@ -19,6 +19,7 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::TicketUnknown => (StatusCode::BAD_REQUEST, "ticket_unknown"),
         FlowError::TicketExpired => (StatusCode::BAD_REQUEST, "ticket_expired"),
         FlowError::ResumeUnknown => (StatusCode::BAD_REQUEST, "resume_expired"),
+        FlowError::ResumeGone => (StatusCode::NOT_FOUND, "resume_not_found"),
         FlowError::SessionGone => (StatusCode::BAD_REQUEST, "session_expired"),
         FlowError::BadCsrf => (StatusCode::FORBIDDEN, "csrf_mismatch"),
         FlowError::BindUnconfirmed(_) => (StatusCode::CONFLICT, "bind_not_confirmed"),
@@ -100,7 +101,7 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
     let mut text = match err {
         FlowError::TicketUnknown => t("登录链接无效", "This sign-in link is not valid", again),
         FlowError::TicketExpired => t("登录链接已过期", "This sign-in link has expired", again),
-        FlowError::ResumeUnknown => t("登录等待时间过长", "Signing in took too long", again),
+        FlowError::ResumeUnknown | FlowError::ResumeGone => t("登录等待时间过长", "Signing in took too long", again),
         FlowError::SessionGone => t("登录会话已结束", "Your sign-in session has ended", again),
         FlowError::BadCsrf => t(
             "无法确认此操作",

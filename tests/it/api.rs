@@ -141,10 +141,6 @@ async fn validates_fields_with_clear_messages() {
             "service",
         ),
         (json!({"x_user_id": "u", "resume": "not-a-state"}), "resume"),
-        (
-            json!({"x_user_id": "u", "resume": "A".repeat(43)}),
-            "resume",
-        ),
     ];
     for (body, field) in cases {
         let before = env.snapshot().await;
@@ -157,6 +153,18 @@ async fn validates_fields_with_clear_messages() {
         assert!(message.starts_with(field), "{message}");
         assert_eq!(env.snapshot().await, before);
     }
+    // A well-formed resume whose parked request is gone: the resource is not there.
+    let gone = env
+        .post_json(
+            "/api/v1/login-tickets",
+            Some(API_KEY),
+            &json!({"x_user_id": "u", "resume": "A".repeat(43)}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (gone.status, gone.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "resume_not_found")
+    );
     // 128 characters of any script pass, as do empty optional fields.
     let res = env
         .post_json(

@@ -14,6 +14,7 @@ mod mappings;
 mod openapi;
 mod pysaml2;
 mod redis_ops;
+mod schemathesis;
 mod server;
 mod simulator;
 mod sso_flow;

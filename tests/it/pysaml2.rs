@@ -18,23 +18,7 @@ fn repo() -> PathBuf {
 
 /// The peer's venv python, created on first use by `scripts/setup-peers.sh`.
 fn python() -> PathBuf {
-    let status = Command::new("bash")
-        .arg(repo().join("scripts/setup-peers.sh"))
-        .status()
-        .expect("run scripts/setup-peers.sh");
-    assert!(
-        status.success(),
-        "scripts/setup-peers.sh failed (needs python3-venv and PyPI)"
-    );
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join("target"));
-    let target = if target.is_absolute() {
-        target
-    } else {
-        repo().join(target)
-    };
-    target.join("peers/venv/bin/python")
+    peer_venv("venv").join("bin/python")
 }
 
 struct Peer {

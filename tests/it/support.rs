@@ -723,3 +723,26 @@ pub async fn redis_snapshot(prefix: &str) -> Vec<String> {
     }
     out
 }
+
+/// A test peer's Python venv under `<target>/peers/` (`venv`: pysaml2, `st-venv`: schemathesis),
+/// created or brought up to date by `scripts/setup-peers.sh`.
+pub fn peer_venv(name: &str) -> PathBuf {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = std::process::Command::new("bash")
+        .arg(repo.join("scripts/setup-peers.sh"))
+        .status()
+        .expect("run scripts/setup-peers.sh");
+    assert!(
+        status.success(),
+        "scripts/setup-peers.sh failed (needs python3-venv and PyPI)"
+    );
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        repo.join(target)
+    };
+    target.join("peers").join(name)
+}

@@ -99,8 +99,46 @@ pub fn router(bridge: &AppState) -> Router<AppState> {
     router.fallback(not_found)
 }
 
-async fn openapi() -> Response {
-    let mut res = OPENAPI_JSON.into_response();
+/// The OpenAPI document as this bridge serves it: the repository's document with what only the
+/// configuration knows filled in (the site names, the service hosts), so that every request the
+/// served document allows is one this bridge accepts.
+pub fn openapi_document(settings: &crate::config::Settings) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(OPENAPI_JSON) else {
+        return OPENAPI_JSON.to_owned();
+    };
+    let sites: Vec<&str> = settings.sites.iter().map(|s| s.name.as_str()).collect();
+    let mut hosts: Vec<String> = settings
+        .sites
+        .iter()
+        .flat_map(|s| s.allowed_service_hosts.iter())
+        .map(|h| regex_escape(&h.to_ascii_lowercase()))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let ticket = "/components/schemas/TicketRequest/properties";
+    if let Some(site) = doc.pointer_mut(&format!("{ticket}/site")) {
+        let mut allowed: Vec<serde_json::Value> = sites.iter().map(|s| (*s).into()).collect();
+        allowed.push(serde_json::Value::Null);
+        allowed.push("".into());
+        site["enum"] = serde_json::Value::Array(allowed);
+    }
+    if let Some(service) = doc.pointer_mut(&format!("{ticket}/service")) {
+        // After the host: printable ASCII but a backslash; no port, no credentials. Empty = none.
+        service["pattern"] = serde_json::json!(format!(
+            "^(?:https://(?:{})(?:[/?#][!-\\[\\]-~]*)?)?$",
+            hosts.join("|")
+        ));
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| OPENAPI_JSON.to_owned())
+}
+
+/// A host name as a regex: its only metacharacter is `.`.
+fn regex_escape(host: &str) -> String {
+    host.replace('.', "\\.")
+}
+
+async fn openapi(State(bridge): State<AppState>) -> Response {
+    let mut res = openapi_document(&bridge.settings).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
