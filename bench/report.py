@@ -250,7 +250,27 @@ def shown_path(p):
         return str(p)
 
 
-def results_md(results, peers, breakdown, analysis, results_path, peers_path, breakdown_path, chart_name, measured):
+def flood_md(flood):
+    """The flood section (bench/flood.rs): legitimate p99s beside each flood, store memory."""
+    L = ["### Under a flood (`bench/flood.rs`, Redis store, one run)", ""]
+    L.append(f"Legitimate SSO (20 customers with a session, 20/s) and `/healthz` (20/s), open loop, latency from "
+             f"the scheduled time; the flood on 4 keep-alive connections as fast as answers come. "
+             f"`max_parked_requests = {flood.get('max_parked_requests')}`, 60 SAML requests a minute per address. "
+             f"Targets: legitimate p99 under 25 ms, and the store within the parked-request bound.")
+    L.append("")
+    rows = []
+    for p in flood.get("phases", []):
+        statuses = ", ".join(f"{k}: {v}" for k, v in (p.get("flood_statuses") or {}).items()) or "—"
+        rows.append([md_escape(p.get("phase", "?")), fmt(p.get("legit_sso_p99_ms"), 1), str(p.get("legit_sso_not_answered")),
+                     fmt(p.get("healthz_p99_ms"), 1), fmt(p.get("flood_per_s"), 0), statuses,
+                     f"{fmt(p.get('redis_used_mb_before'), 1)} → {fmt(p.get('redis_used_mb_after'), 1)}", str(p.get("parked_after"))])
+    L.append(table(["phase", "legit SSO p99 ms", "legit not answered", "/healthz p99 ms", "flood req/s",
+                    "flood answers by status", "Redis MB before → after", "parked after"], rows, text_columns=1))
+    L.append("")
+    return "\n".join(L)
+
+
+def results_md(results, peers, breakdown, analysis, results_path, peers_path, breakdown_path, chart_name, measured, flood=None):
     m = results.get("machine") or {}
     L = []
     L.append("# sso-bridge benchmark results")
@@ -396,6 +416,9 @@ def results_md(results, peers, breakdown, analysis, results_path, peers_path, br
         L.append(table(["component", "µs per call"], [[md_escape(n), fmt(x, 1) if num(x) is not None else md_escape(x)] for n, x in flat]))
         L.append("")
 
+    if flood:
+        L.append(flood_md(flood))
+
     L.append("## Analysis")
     L.append("")
     if analysis is not None:
@@ -416,6 +439,7 @@ def main(argv=None):
     ap.add_argument("--peers", type=Path, default=tb / "peers.json")
     ap.add_argument("--breakdown", type=Path, default=tb / "breakdown.json")
     ap.add_argument("--analysis", type=Path, default=REPO / "bench" / "analysis.md")
+    ap.add_argument("--flood", type=Path, default=tb / "flood.json")
     ap.add_argument("--out-md", type=Path, default=REPO / "bench" / "RESULTS.md")
     ap.add_argument("--out-png", type=Path, default=REPO / "bench" / "chart.png")
     args = ap.parse_args(argv)
@@ -432,13 +456,14 @@ def main(argv=None):
     if args.breakdown.is_file():
         breakdown = json.loads(args.breakdown.read_text(encoding="utf-8"))
     analysis = args.analysis.read_text(encoding="utf-8") if args.analysis.is_file() else None
+    flood = json.loads(args.flood.read_text(encoding="utf-8")) if args.flood.is_file() else None
     measured = dt.datetime.fromtimestamp(args.results.stat().st_mtime, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(results.get("date"), str):
         measured = results["date"]
 
     chart(results, args.out_png)
     md = results_md(results, peers, breakdown, analysis, args.results, args.peers, args.breakdown,
-                    os.path.relpath(args.out_png, args.out_md.parent), measured)
+                    os.path.relpath(args.out_png, args.out_md.parent), measured, flood)
     args.out_md.write_text(md, encoding="utf-8")
     print(f"report.py: wrote {args.out_md} and {args.out_png}")
 

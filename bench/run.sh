@@ -16,6 +16,7 @@ bench/setup-peers.sh
 
 cargo bench --bench breakdown
 cargo bench --bench sso
+cargo bench --bench flood | tee "$out/flood.md"
 
 # Peers: the same job (verify a signed HTTP-Redirect AuthnRequest from an RSA-4096 SP key, sign an
 # assertion with an RSA-2048 IdP key) in pysaml2 and samlify, CPU time per response.
