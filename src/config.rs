@@ -846,12 +846,20 @@ fn from_file(
             .client_address_header
             .as_deref()
             .map(|h| {
-                axum::http::HeaderName::try_from(h).map_err(|_| {
+                let name = axum::http::HeaderName::try_from(h).map_err(|_| {
                     err(
                         "limits.client_address_header",
                         format!("{h:?} is not a valid header name"),
                     )
-                })
+                })?;
+                // RFC 7239's `Forwarded: for=…` is not a list of addresses.
+                if name == axum::http::header::FORWARDED {
+                    return Err(err(
+                        "limits.client_address_header",
+                        "must name a header holding addresses only (x-forwarded-for, x-real-ip), not forwarded",
+                    ));
+                }
+                Ok(name)
             })
             .transpose()?,
     };

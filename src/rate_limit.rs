@@ -51,10 +51,11 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     }
 }
 
-/// The key of a client address: IPv4 as is, IPv6 by its /64 prefix.
+/// The key of a client address: IPv4 as is (also when a dual-stack listener reports it as
+/// `::ffff:a.b.c.d`), IPv6 by its /64 prefix.
 pub fn client_key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
+    match addr.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
             let s = v6.segments();
             IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
@@ -97,6 +98,11 @@ mod tests {
         let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert_eq!(client_key(one), client_key(two));
         assert_ne!(client_key(one), client_key(other));
+        // IPv4 clients of a dual-stack listener keep their own allowance.
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let mapped2: IpAddr = "::ffff:192.0.2.2".parse().unwrap();
+        assert_eq!(client_key(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert_ne!(client_key(mapped), client_key(mapped2));
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub const HUAWEI_ACTOR: &str = "huawei";
 /// What the POST did; the web layer answers 303 to the continue URL with `token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindResult {
-    /// Continuation token for the GET step.
-    pub token: String,
+    /// Continuation token for the GET step; `None` when the same notification was received
+    /// within the continuation's lifetime already (nothing new is stored for a resubmission).
+    pub token: Option<String>,
     /// Which bytes Huawei's signature covered.
     pub signed_over: &'static str,
 }
@@ -49,6 +50,11 @@ pub struct BindApplied {
     pub outcome: &'static str,
 }
 
+/// The store key of "this notification has a continuation outstanding".
+fn receipt_marker(site: &str, notification_digest: &str) -> String {
+    random::token_digest(&format!("{site}\n{notification_digest}"))
+}
+
 impl Bridge {
     /// Verifies a notification for `site` and parks it for the GET step. Changes no mapping.
     pub async fn bind_result(&self, site: &str, body: &[u8]) -> Result<BindResult, FlowError> {
@@ -58,7 +64,25 @@ impl Bridge {
             .site(Some(site))
             .ok_or(FlowError::UnknownSite)?;
         let form = BindForm::parse(body)?;
-        let n = bind_notification::verify(&form, &site.sp.signing_keys)?;
+        // RSA verification (two readings of what is signed, each key) on the CPU pool.
+        let keys = site.sp.signing_keys.clone();
+        let n = self
+            .cpu
+            .run(move || bind_notification::verify(&form, &keys))
+            .await??;
+        // One continuation per notification at a time: a captured notification posted again and
+        // again stores nothing more (the browser of a resubmission goes to the landing page).
+        let marker = receipt_marker(&site.name, &n.digest);
+        if !self
+            .store
+            .first_receipt_of_notification(&marker, CONTINUATION_TTL)
+            .await?
+        {
+            return Ok(BindResult {
+                token: None,
+                signed_over: n.signed_over.as_str(),
+            });
+        }
         let token = random::token()?;
         let continuation = Continuation {
             site: site.name.clone(),
@@ -76,7 +100,7 @@ impl Bridge {
             )
             .await?;
         Ok(BindResult {
-            token,
+            token: Some(token),
             signed_over: n.signed_over.as_str(),
         })
     }
@@ -107,9 +131,15 @@ impl Bridge {
                     .await?
             }
             None => None,
+        };
+        // Taken (live or not): the same notification may be received again (a re-bind after an
+        // unbind is byte-identical), still never with more than one continuation outstanding.
+        if let Some(c) = &continuation {
+            self.store
+                .forget_receipt_of_notification(&receipt_marker(&c.site, &c.digest))
+                .await?;
         }
-        .filter(|c| c.expires_at > now && c.site == site.name);
-        let Some(n) = continuation else {
+        let Some(n) = continuation.filter(|c| c.expires_at > now && c.site == site.name) else {
             return Ok(landing);
         };
         let digest = session_cookie

@@ -79,6 +79,25 @@ impl CpuPool {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(PoolError::Busy);
         }
+        self.enqueue(work).await
+    }
+
+    /// Runs `work` even when the queue is full: for the second half of a request that was
+    /// admitted already (signing the answer to a request whose ID is now used up). Shedding it
+    /// would only turn a retry into a replay; its count was bounded when it was admitted.
+    pub async fn run_admitted<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        self.enqueue(work).await
+    }
+
+    /// Queues `work`, already counted in `waiting`, and waits for its result.
+    async fn enqueue<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
         let waiting = Arc::clone(&self.waiting);
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
@@ -175,7 +194,12 @@ mod tests {
             .collect();
         until(|| pool.waiting() == 2).await;
         assert_eq!(pool.run(|| 7).await, Err(PoolError::Busy));
+        // The second half of an admitted request is never shed.
+        let p = Arc::clone(&pool);
+        let admitted = tokio::spawn(async move { p.run_admitted(|| 8).await });
+        until(|| pool.waiting() == 3).await;
         release.store(true, Ordering::Release);
+        assert_eq!(admitted.await.unwrap(), Ok(8));
         for (i, q) in queued.into_iter().enumerate() {
             assert_eq!(q.await.unwrap(), Ok(i as u32));
         }

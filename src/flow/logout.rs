@@ -121,7 +121,8 @@ impl Bridge {
         }
         let location = match site.sp.redirect_slo() {
             Some(slo) => {
-                self.signed_logout_response(&slo.response_location, &request, now, ended > 0)?
+                self.signed_logout_response(&slo.response_location, &request, now, ended > 0)
+                    .await?
             }
             None => self.settings.partner_logout_url.to_string(),
         };
@@ -150,7 +151,8 @@ impl Bridge {
         })
     }
 
-    fn signed_logout_response(
+    /// The signed LogoutResponse redirect; the RSA signature runs on the CPU pool.
+    async fn signed_logout_response(
         &self,
         destination: &str,
         request: &logout::LogoutRequest,
@@ -165,13 +167,16 @@ impl Bridge {
             now,
             ended,
         );
-        let signer = &self.settings.idp.signer;
-        let query = encode_signed_query(
-            MessageKind::Response,
-            &xml,
-            request.relay_state.as_deref(),
-            |data| signer.sign_bytes(data),
-        )?;
+        let signer = Arc::clone(&self.settings.idp.signer);
+        let relay = request.relay_state.clone();
+        let query = self
+            .cpu
+            .run_admitted(move || {
+                encode_signed_query(MessageKind::Response, &xml, relay.as_deref(), |data| {
+                    signer.sign_bytes(data)
+                })
+            })
+            .await??;
         let sep = if destination.contains('?') { '&' } else { '?' };
         Ok(format!("{destination}{sep}{query}"))
     }

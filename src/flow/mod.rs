@@ -88,8 +88,11 @@ pub enum FlowError {
     #[error("internal error: {0}")]
     Internal(String),
     /// The CPU pool's queue is full: the request is shed before any work is spent on it.
-    #[error("busy: {0}")]
-    Busy(&'static str),
+    #[error("busy: {0}; retry after {1} s")]
+    Busy(&'static str, u64),
+    /// The request, body included, took longer than `limits.request_timeout_secs`.
+    #[error("request not completed within the deadline")]
+    RequestTimeout,
     /// A per-client or per-key rate limit: retry after this many seconds.
     #[error("rate limited ({0}); retry after {1} s")]
     RateLimited(&'static str, u64),
@@ -98,7 +101,7 @@ pub enum FlowError {
 impl From<cpu_pool::PoolError> for FlowError {
     fn from(e: cpu_pool::PoolError) -> Self {
         match e {
-            cpu_pool::PoolError::Busy => Self::Busy("CPU pool queue full"),
+            cpu_pool::PoolError::Busy => Self::Busy("CPU pool queue full", 1),
             cpu_pool::PoolError::Stopped => Self::Internal("CPU threads stopped".into()),
         }
     }

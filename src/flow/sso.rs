@@ -546,7 +546,8 @@ impl Bridge {
         match lookup.replay {
             Replay::Seen => return Err(FlowError::Replayed),
             Replay::NotRecorded => return Err(FlowError::PassiveImpossible),
-            Replay::Full => return Err(FlowError::Busy("parked-request limit reached")),
+            // Slots free as parked requests are answered or expire: not within a second.
+            Replay::Full => return Err(FlowError::Busy("parked-request limit reached", 30)),
             Replay::First => {}
         }
         let ttl = lifetimes.pending_request;
@@ -633,7 +634,7 @@ impl Bridge {
             );
             (xml, target)
         };
-        let (xml, target) = self.cpu.run(sign).await?;
+        let (xml, target) = self.cpu.run_admitted(sign).await?;
         Ok(AutoPost {
             saml_response: STANDARD.encode(xml?),
             acs_url: target.acs_url,

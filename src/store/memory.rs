@@ -2,7 +2,7 @@
 //! lost on restart. Expiry follows the injected clock, so tests can move time. Every operation
 //! runs in one short critical section, which makes each of them atomic.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -32,9 +32,11 @@ struct Maps {
     last_event: EventId,
     /// user key → (absolute expiry, session digest), oldest first.
     user_sessions: HashMap<String, Vec<(OffsetDateTime, String)>>,
-    /// Expiry of every parked request's slot, oldest first (one TTL for all, so pushed in
-    /// order); bounded by `SsoRules::max_parked`.
-    parked: VecDeque<OffsetDateTime>,
+    /// The slot of every parked request: (expiry, request key), oldest first; bounded by
+    /// `SsoRules::max_parked`. A slot leaves when its request is taken or expires.
+    parked: BTreeSet<(OffsetDateTime, String)>,
+    /// Request key → expiry of its slot (to free it when the request is taken).
+    parked_by_key: HashMap<String, OffsetDateTime>,
     writes: u64,
 }
 
@@ -256,6 +258,15 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Frees the parked-request slot of `request_key` (its request was taken).
+    pub(crate) async fn release_parked(&self, request_key: &str) -> Result<(), StoreError> {
+        let mut maps = self.lock()?;
+        if let Some(until) = maps.parked_by_key.remove(request_key) {
+            maps.parked.remove(&(until, request_key.to_owned()));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn sso_lookup(
         &self,
         session_digest: Option<&str>,
@@ -283,13 +294,16 @@ impl MemoryStore {
         // A request about to be parked takes a slot; none left, nothing is written (a flood
         // of validly signed requests cannot grow the store past the cap).
         if !silent && !rules.passive {
-            while maps.parked.front().is_some_and(|e| *e <= now) {
-                maps.parked.pop_front();
+            while let Some(first) = maps.parked.first().filter(|(e, _)| *e <= now).cloned() {
+                maps.parked.remove(&first);
+                maps.parked_by_key.remove(&first.1);
             }
             if maps.parked.len() >= rules.max_parked {
                 return Ok((raw, Replay::Full, false));
             }
-            maps.parked.push_back(now + rules.parked_ttl);
+            let until = now + rules.parked_ttl;
+            maps.parked.insert((until, request_key.to_owned()));
+            maps.parked_by_key.insert(request_key.to_owned(), until);
         }
         maps.insert(
             Kind::RequestId,

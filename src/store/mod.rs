@@ -278,9 +278,16 @@ impl Store {
         decode(backend!(self, b => b.get(Kind::Pending, digest).await)?)
     }
 
-    /// Removes and returns a parked request atomically: it is answered once only.
+    /// Removes and returns a parked request atomically: it is answered once only. Its slot in
+    /// the parked-request bound is freed with it.
     pub async fn take_pending(&self, digest: &str) -> Result<Option<PendingRequest>, StoreError> {
-        decode(backend!(self, b => b.take(Kind::Pending, digest).await)?)
+        let taken: Option<PendingRequest> =
+            decode(backend!(self, b => b.take(Kind::Pending, digest).await)?)?;
+        if let Some(p) = &taken {
+            let key = message_key(&p.sp_entity_id, &p.request_id);
+            backend!(self, b => b.release_parked(&key).await)?;
+        }
+        Ok(taken)
     }
 
     /// Huawei's AuthnRequest in one step (one Redis round trip): reads the session named by
@@ -337,6 +344,23 @@ impl Store {
     ) -> Result<(), StoreError> {
         let value = encode(value)?;
         backend!(self, b => b.set(Kind::Continuation, digest, &value, ttl).await)
+    }
+
+    /// Records that a bind-result notification (by `marker`, a digest of site and content) was
+    /// received; true the first time within `ttl`.
+    pub async fn first_receipt_of_notification(
+        &self,
+        marker: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let key = format!("received:{marker}");
+        backend!(self, b => b.set_if_absent(Kind::Continuation, &key, b"1", ttl).await)
+    }
+
+    /// Forgets [`Store::first_receipt_of_notification`] once its continuation was taken.
+    pub async fn forget_receipt_of_notification(&self, marker: &str) -> Result<(), StoreError> {
+        let key = format!("received:{marker}");
+        backend!(self, b => b.delete(Kind::Continuation, &key).await)
     }
 
     /// Takes a continuation (once).

@@ -153,6 +153,17 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
+    /// Frees the parked-request slot of `request_key` (its request was taken).
+    pub(crate) async fn release_parked(&self, request_key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.zrem::<_, _, ()>(
+            format!("{}:parked-index", self.prefix),
+            self.key(Kind::RequestId, request_key),
+        )
+        .await
+        .map_err(unavailable)
+    }
+
     pub(crate) async fn sso_lookup(
         &self,
         session_digest: Option<&str>,

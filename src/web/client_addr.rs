@@ -1,6 +1,8 @@
 //! The client address a request counts against: the TCP peer, or — only when the operator names
 //! it in `limits.client_address_header` because a trusted reverse proxy sets it — that header's
-//! last address (the one the proxy itself appended; earlier ones are client-supplied).
+//! last address (the one the proxy itself appended; earlier ones are client-supplied). When the
+//! header is missing or unreadable the peer address counts, so a request that bypasses the proxy
+//! is still limited (as the proxy's address, at worst).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,18 +15,27 @@ pub fn client_address(
     extensions: &Extensions,
     trusted_header: Option<&HeaderName>,
 ) -> Option<IpAddr> {
-    if let Some(name) = trusted_header {
-        return headers
+    let from_header = trusted_header.and_then(|name| {
+        headers
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .next_back()
-            .and_then(|a| a.trim().parse().ok());
-    }
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())
+            .and_then(|a| parse_address(a.trim()))
+    });
+    from_header.or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip())
+    })
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
+fn parse_address(s: &str) -> Option<IpAddr> {
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[cfg(test)]

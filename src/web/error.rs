@@ -51,15 +51,19 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::PassiveImpossible => (StatusCode::BAD_REQUEST, "passive_not_possible"),
         FlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         FlowError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-        FlowError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
+        FlowError::Busy(..) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
+        FlowError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
         FlowError::RateLimited(..) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
     }
 }
 
 /// Logs a failure once: 5xx as errors, 4xx as warnings, with the cause. The request id comes
-/// from the surrounding request span.
+/// from the surrounding request span. Load shedding and rate limiting are answers to floods:
+/// one line each would let a flood flood the log too, so they go to DEBUG.
 fn log(status: StatusCode, code: &str, cause: &dyn std::fmt::Display) {
-    if status.is_server_error() {
+    if matches!(code, "server_busy" | "too_many_requests") {
+        tracing::debug!(status = status.as_u16(), code, cause = %cause, "request shed");
+    } else if status.is_server_error() {
         tracing::error!(status = status.as_u16(), code, cause = %cause, "request failed");
     } else {
         tracing::warn!(status = status.as_u16(), code, cause = %cause, "request refused");
@@ -140,7 +144,7 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
             "The service is temporarily unavailable",
             lang.pick("请稍等一分钟后重试。", "Please try again in a minute."),
         ),
-        FlowError::Busy(_) | FlowError::RateLimited(..) => t(
+        FlowError::Busy(..) | FlowError::RateLimited(..) | FlowError::RequestTimeout => t(
             "服务繁忙",
             "The service is busy",
             lang.pick("请等几秒钟后刷新本页面重试。", "Please wait a few seconds, then reload this page."),
@@ -178,7 +182,8 @@ fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
         ),
         FlowError::Store(_)
         | FlowError::Internal(_)
-        | FlowError::Busy(_)
+        | FlowError::Busy(..)
+        | FlowError::RequestTimeout
         | FlowError::RateLimited(..) => lang.pick(
             "您的登录没有完成，也没有任何更改。",
             "Your sign-in did not complete and nothing was changed.",
@@ -210,8 +215,7 @@ impl IntoResponse for PageError {
 /// `Retry-After` on load-shedding and rate-limit answers.
 fn set_retry_after(res: &mut Response, err: &FlowError) {
     let secs = match err {
-        FlowError::Busy(_) => 1,
-        FlowError::RateLimited(_, secs) => *secs,
+        FlowError::Busy(_, secs) | FlowError::RateLimited(_, secs) => *secs,
         _ => return,
     };
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -277,7 +281,7 @@ impl ApiError {
             FlowError::Field(e) => e.to_string(),
             FlowError::Store(_) => "the store is unavailable; retry later".into(),
             FlowError::Internal(_) => "internal error".into(),
-            FlowError::Busy(_) => "the service is busy; retry in a second".into(),
+            FlowError::Busy(_, secs) => format!("the service is busy; retry after {secs} s"),
             FlowError::RateLimited(what, secs) => {
                 format!("too many requests ({what}); retry after {secs} s")
             }
@@ -290,8 +294,7 @@ impl ApiError {
             cause: err.to_string(),
             request_id: request_id.clone(),
             retry_after: match err {
-                FlowError::Busy(_) => Some(1),
-                FlowError::RateLimited(_, secs) => Some(secs),
+                FlowError::Busy(_, secs) | FlowError::RateLimited(_, secs) => Some(secs),
                 _ => None,
             },
         }

@@ -25,11 +25,13 @@ pub async fn bind_result(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
+    extensions: Extensions,
     Path(site): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
     let fail = PageError::for_request(lang, &request_id);
+    super::admit_saml_client(&bridge, &headers, &extensions).map_err(&fail)?;
     let body = body.map_err(|e| {
         fail(FlowError::Notification(
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -54,10 +56,17 @@ pub async fn bind_result(
         ))));
     }
     let result = bridge.bind_result(&site, &body).await.map_err(fail)?;
+    let Some(token) = result.token else {
+        tracing::info!(site = %site, "bind-result notification received again; nothing stored");
+        return Ok(redirect(
+            StatusCode::SEE_OTHER,
+            bridge.settings.partner_landing_url.as_str(),
+        ));
+    };
     tracing::info!(site = %site, signed_over = result.signed_over, "bind-result notification verified; applied in the GET step");
     let location = format!(
-        "{}/huawei/{site}/bind-result/continue?c={}",
-        bridge.settings.public_url, result.token
+        "{}/huawei/{site}/bind-result/continue?c={token}",
+        bridge.settings.public_url
     );
     Ok(redirect(StatusCode::SEE_OTHER, &location))
 }

@@ -94,11 +94,20 @@ async fn deadline(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let api = req.uri().path().starts_with("/api/");
+    let request_id = req.extensions().get::<request_id::RequestId>().cloned();
+    let lang = pages::Lang::from_headers(req.headers());
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
-            tracing::warn!("request not completed in time; connection closed");
-            let mut res = axum::http::StatusCode::REQUEST_TIMEOUT.into_response();
+            let request_id = request_id.unwrap_or_else(request_id::RequestId::generate);
+            let err = crate::flow::FlowError::RequestTimeout;
+            // The error's own answer logs the cause once.
+            let mut res = if api {
+                error::ApiError::from_flow(err, &request_id).into_response()
+            } else {
+                error::PageError::for_request(lang, &request_id)(err).into_response()
+            };
             res.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
@@ -139,6 +148,8 @@ pub async fn serve(
     let limits = server::ConnectionLimits {
         header_read: bridge.settings.limits.header_read_timeout,
         max_connections: bridge.settings.limits.max_connections,
+        write_stall: bridge.settings.limits.request_timeout,
+        drain: bridge.settings.limits.request_timeout + std::time::Duration::from_secs(5),
     };
     server::serve(listener, router(bridge), limits, shutdown).await
 }

@@ -671,3 +671,25 @@ async fn a_jump_dies_with_its_session(b: Backend) {
     assert_eq!(mapping_status(&env, "ended").await, StatusCode::NOT_FOUND);
 }
 both_backends!(a_jump_dies_with_its_session);
+
+async fn a_notification_posted_again_stores_nothing_more(b: Backend) {
+    // A captured notification replayed in a loop: one continuation outstanding at a time, so
+    // the store cannot be filled with it; once the GET step took it, it may come again.
+    let env = TestEnv::new(b).await;
+    let (body, _) = notification(&env, &bind("looped", "dom-looped"), Over::Base64);
+    let first = continue_url(&env.post_form(URL, &body, None).await);
+    let before = env.snapshot().await;
+    for _ in 0..20 {
+        let again = env.post_form(URL, &body, None).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER);
+        assert_eq!(again.location(), PARTNER_LANDING);
+    }
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "a resubmission stored something"
+    );
+    env.get(&first, None).await;
+    continue_url(&env.post_form(URL, &body, None).await);
+}
+both_backends!(a_notification_posted_again_stores_nothing_more);

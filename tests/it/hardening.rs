@@ -310,9 +310,11 @@ async fn parked_requests_are_capped(b: Backend) {
     }));
     let env = TestEnv::with(o).await;
     let cookie = env.login(serde_json::json!({"x_user_id": "regular"})).await;
+    let mut resume = String::new();
     for i in 0..100 {
         let res = env.fresh_sso(None).await;
         assert_eq!(res.status, StatusCode::FOUND, "request {i}: {}", res.body);
+        resume = query_param(&res.location(), "resume").unwrap();
     }
     let before = env.snapshot().await;
     let full = env.fresh_sso(None).await;
@@ -322,7 +324,7 @@ async fn parked_requests_are_capped(b: Backend) {
         "{}",
         full.body
     );
-    assert_eq!(full.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(full.header("retry-after").as_deref(), Some("30"));
     assert_eq!(
         env.snapshot().await,
         before,
@@ -330,6 +332,17 @@ async fn parked_requests_are_capped(b: Backend) {
     );
     // A customer who just jumped from this bridge is still answered.
     assert_eq!(env.fresh_sso(Some(&cookie)).await.status, StatusCode::OK);
+    // A parked request that is answered frees its slot at once.
+    let start = env
+        .ticket(serde_json::json!({"x_user_id": "resumed", "resume": resume}))
+        .await;
+    let (answered, _) = env.redeem(&start).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    assert_eq!(env.fresh_sso(None).await.status, StatusCode::FOUND);
+    assert_eq!(
+        env.fresh_sso(None).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     // Slots free up when parked requests expire.
     env.clock
         .advance(env.settings.lifetimes.pending_request + time::Duration::seconds(1));

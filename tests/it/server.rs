@@ -95,6 +95,7 @@ async fn a_trickled_body_gets_408() {
     .unwrap();
     let (answer, took) = until_closed(&mut s, Duration::from_secs(6)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(took >= Duration::from_millis(1900), "{took:?}");
     server.abort();
 }
@@ -124,5 +125,39 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
         .unwrap();
     let (answer, _) = until_closed(&mut again, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_stop_reading_lose_their_connection() {
+    let (_env, addr, server) = served().await;
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(1024).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        let many = "GET /saml/metadata HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000);
+        // Pipelined, never read: the answers fill both socket buffers and the writes stall.
+        let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(many.as_bytes())).await;
+        stalled.push(s);
+    }
+    // All three slots are held; within the stall limit (2 s) plus a margin they are freed.
+    let started = Instant::now();
+    loop {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let (answer, _) = until_closed(&mut s, Duration::from_secs(5)).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "stalled clients still hold every connection"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(stalled);
     server.abort();
 }

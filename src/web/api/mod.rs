@@ -37,7 +37,8 @@ pub const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 /// Every API operation: method, path (axum and OpenAPI share the `{param}` syntax), handler.
 pub fn operations() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
-        (Method::GET, "/api/v1/openapi.json", get(openapi)),
+        // The handler is replaced in `router` by one serving the rendered document.
+        (Method::GET, "/api/v1/openapi.json", get(not_found)),
         (
             Method::POST,
             "/api/v1/login-tickets",
@@ -82,7 +83,9 @@ pub fn router(bridge: &AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (_, path, route) in operations() {
         let route = if path == "/api/v1/openapi.json" {
-            route
+            // Rendered once: the configuration does not change while the router lives.
+            let document: Arc<str> = openapi_document(&bridge.settings).into();
+            get(move || std::future::ready(openapi(Arc::clone(&document))))
         } else {
             route.route_layer(from_fn_with_state(Arc::clone(bridge), require_key))
         };
@@ -137,8 +140,8 @@ fn regex_escape(host: &str) -> String {
     host.replace('.', "\\.")
 }
 
-async fn openapi(State(bridge): State<AppState>) -> Response {
-    let mut res = openapi_document(&bridge.settings).into_response();
+fn openapi(document: Arc<str>) -> Response {
+    let mut res = document.to_string().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
