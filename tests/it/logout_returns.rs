@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 use sso_bridge::saml::inbound;
-use sso_bridge::saml::redirect::{MessageKind, split_query};
+use sso_bridge::saml::redirect::{MessageKind, split_query, uri_component};
 
 use crate::both_backends;
 use crate::support::*;
@@ -423,3 +423,26 @@ async fn unconfigured_return_link_is_not_found() {
         StatusCode::FOUND
     );
 }
+
+async fn unsigned_logout_input_is_never_inflated_or_parsed(b: Backend) {
+    // /saml/slo checks the signature before it decodes anything, like /saml/sso: a DEFLATE bomb
+    // or junk XML that no configured SP signed is refused as a bad signature.
+    let env = TestEnv::new(b).await;
+    let sig_alg = uri_component(RSA_SHA256);
+    let bomb = deflate_b64(&vec![b' '; 8 * 1024 * 1024]);
+    let junk = deflate_b64(b"<samlp:LogoutRequest a='1' a='2'>");
+    for message in [bomb, junk] {
+        let q = format!(
+            "SAMLRequest={}&SigAlg={sig_alg}&Signature=AAAA",
+            uri_component(&message)
+        );
+        let res = env.get(&format!("/saml/slo?{q}"), None).await;
+        assert_eq!(
+            (res.status, res.error_code().as_str()),
+            (StatusCode::BAD_REQUEST, "bad_signature"),
+            "{}",
+            res.body
+        );
+    }
+}
+both_backends!(unsigned_logout_input_is_never_inflated_or_parsed);
