@@ -91,6 +91,18 @@ struct Browser {
     prefix: &'static str,
 }
 
+/// Chromium's own processes (zygote, renderers) outlive a killed chromedriver; every one of them
+/// carries this browser's unique profile directory on its command line, so they are killed by
+/// it, also when a test fails.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let profile = self._profile.path().display().to_string();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &profile])
+            .status();
+    }
+}
+
 impl Browser {
     async fn start(prefix: &'static str, javascript: bool) -> Self {
         for tool in [CHROMIUM, CHROMEDRIVER] {
