@@ -71,11 +71,9 @@ impl Bridge {
             max_age: self.settings.idp.request_max_age,
             skew: self.settings.idp.clock_skew,
         };
-        let settings = Arc::clone(&self.settings);
         let query = raw_query.to_owned();
-        let (request, site_name) = self
-            .cpu
-            .run(move || {
+        let (request, site) = self
+            .check_on_pool(move |settings| {
                 logout::verify_redirect(
                     &query,
                     &settings.sites,
@@ -83,13 +81,8 @@ impl Bridge {
                     now,
                     freshness,
                 )
-                .map(|(r, site)| (r, site.name.clone()))
             })
-            .await??;
-        let site = self
-            .settings
-            .site(Some(&site_name))
-            .ok_or(FlowError::UnknownSite)?;
+            .await?;
         let replay_ttl = freshness.max_age + freshness.skew + freshness.skew;
         if !self
             .store

@@ -168,6 +168,34 @@ impl Bridge {
     }
 }
 
+impl Bridge {
+    /// Runs a check of an inbound SAML message on the CPU pool — verification and parsing, so a
+    /// flood of expensive input waits there (or is shed with 503) instead of stalling the
+    /// executor that serves everyone else — and returns its result with the site whose SP sent
+    /// it.
+    pub(crate) async fn check_on_pool<T: Send + 'static>(
+        &self,
+        check: impl FnOnce(
+            &crate::config::Settings,
+        ) -> Result<
+            (T, &crate::config::Site),
+            crate::saml::authn_request::RequestError,
+        > + Send
+        + 'static,
+    ) -> Result<(T, &crate::config::Site), FlowError> {
+        let settings = Arc::clone(&self.settings);
+        let (checked, site_name) = self
+            .cpu
+            .run(move || check(&settings).map(|(t, site)| (t, site.name.clone())))
+            .await??;
+        let site = self
+            .settings
+            .site(Some(&site_name))
+            .ok_or(FlowError::UnknownSite)?;
+        Ok((checked, site))
+    }
+}
+
 /// Unix seconds.
 pub(crate) fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()

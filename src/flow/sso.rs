@@ -494,13 +494,9 @@ impl Bridge {
             max_age: idp.request_max_age,
             skew: idp.clock_skew,
         };
-        // Verification and parsing run on the CPU pool: a flood of expensive input waits there
-        // (or is shed with 503) instead of stalling the executor that serves everyone else.
-        let settings = Arc::clone(&self.settings);
         let query = raw_query.to_owned();
-        let (verified, site_name) = self
-            .cpu
-            .run(move || {
+        let (verified, site) = self
+            .check_on_pool(move |settings| {
                 authn_request::verify_redirect(
                     &query,
                     &settings.sites,
@@ -508,13 +504,8 @@ impl Bridge {
                     now,
                     freshness,
                 )
-                .map(|(v, site)| (v, site.name.clone()))
             })
-            .await??;
-        let site = self
-            .settings
-            .site(Some(&site_name))
-            .ok_or(FlowError::UnknownSite)?;
+            .await?;
         // Last check, the only one that writes, in one store round trip with the session read:
         // the ID is single-use across processes (A10), with a TTL covering every instant at which
         // the same request could still pass the freshness check. A passive request without a
