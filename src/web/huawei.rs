@@ -5,7 +5,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 
 use super::AppState;
@@ -25,13 +25,11 @@ pub async fn bind_result(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
-    extensions: Extensions,
     Path(site): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
     let fail = PageError::for_request(lang, &request_id);
-    super::admit_saml_client(&bridge, &headers, &extensions).map_err(&fail)?;
     let body = body.map_err(|e| {
         fail(FlowError::Notification(
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -123,12 +121,10 @@ pub async fn slo(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
-    extensions: Extensions,
     uri: Uri,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
     let fail = PageError::for_request(lang, &request_id);
-    super::admit_saml_client(&bridge, &headers, &extensions).map_err(&fail)?;
     let cookie = cookies::session(&headers, bridge.settings.dev_mode);
     let outcome = bridge
         .logout(uri.query().unwrap_or(""), cookie.as_deref())

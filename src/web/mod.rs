@@ -29,20 +29,30 @@ pub type AppState = Arc<Bridge>;
 
 /// Builds the application router.
 pub fn router(bridge: Arc<Bridge>) -> Router {
+    let per_client = axum::middleware::from_fn_with_state(Arc::clone(&bridge), admit_client);
     Router::new()
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
         .route("/saml/metadata", get(status::metadata))
-        .route("/saml/sso", get(sso::saml_sso).head(head_not_allowed))
+        .route(
+            "/saml/sso",
+            get(sso::saml_sso)
+                .route_layer(per_client.clone())
+                .head(head_not_allowed),
+        )
         .route(
             "/saml/slo",
             get(huawei::slo)
+                .route_layer(per_client.clone())
                 .post(huawei::slo_confirmed)
                 .head(head_not_allowed),
         )
         .route("/sso/start", get(sso::start).head(head_not_allowed))
         .route("/sso/confirm", post(sso::confirm))
-        .route("/huawei/{site}/bind-result", post(huawei::bind_result))
+        .route(
+            "/huawei/{site}/bind-result",
+            post(huawei::bind_result).route_layer(per_client.clone()),
+        )
         .route(
             "/huawei/{site}/bind-result/continue",
             get(huawei::bind_continue).head(head_not_allowed),
@@ -59,32 +69,36 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .with_state(bridge)
 }
 
-/// Takes one SAML request from the client address's allowance
-/// (`limits.saml_requests_per_minute_per_client`), before any work is spent on it. A request
-/// without a known address (an in-process caller) is not limited.
-fn admit_saml_client(
-    bridge: &Bridge,
-    headers: &axum::http::HeaderMap,
-    extensions: &axum::http::Extensions,
-) -> Result<(), crate::flow::FlowError> {
-    let (Some(limit), Some(addr)) = (
-        &bridge.saml_clients,
-        client_addr::client_address(
-            headers,
-            extensions,
-            bridge.settings.limits.client_address_header.as_ref(),
-        ),
-    ) else {
-        return Ok(());
-    };
-    limit
-        .check(&crate::rate_limit::client_key(addr))
-        .map_err(|wait| {
-            crate::flow::FlowError::RateLimited(
-                "SAML requests from this address",
-                crate::rate_limit::retry_after_secs(wait),
-            )
-        })
+/// Route layer for the routes Huawei's messages reach through the browser: takes one request from
+/// the client address's allowance (`limits.saml_requests_per_minute_per_client`) before any work
+/// is spent on it; over it, 429 with `Retry-After`. A request without a known address (an in-process caller) is not
+/// limited.
+async fn admit_client(
+    axum::extract::State(bridge): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let addr = client_addr::client_address(
+        req.headers(),
+        req.extensions(),
+        bridge.settings.limits.client_address_header.as_ref(),
+    );
+    if let (Some(limit), Some(addr)) = (&bridge.saml_clients, addr)
+        && let Err(wait) = limit.check(&crate::rate_limit::client_key(addr))
+    {
+        let err = crate::flow::FlowError::RateLimited(
+            "requests from this address",
+            crate::rate_limit::retry_after_secs(wait),
+        );
+        let request_id = req
+            .extensions()
+            .get::<request_id::RequestId>()
+            .cloned()
+            .unwrap_or_else(request_id::RequestId::generate);
+        let lang = pages::Lang::from_headers(req.headers());
+        return error::PageError::for_request(lang, &request_id)(err).into_response();
+    }
+    next.run(req).await
 }
 
 /// Every request, body included, must complete within `limits.request_timeout_secs`: a client

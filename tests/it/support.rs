@@ -746,3 +746,15 @@ pub fn peer_venv(name: &str) -> PathBuf {
     };
     target.join("peers").join(name)
 }
+
+/// A 429 `too_many_requests` that says when to retry (within the minute of the limit).
+pub fn assert_rate_limited(res: &TestResponse) {
+    assert_eq!(
+        (res.status, res.error_code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        "{}",
+        res.body
+    );
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+}
