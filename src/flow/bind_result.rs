@@ -33,9 +33,8 @@ pub const HUAWEI_ACTOR: &str = "huawei";
 /// What the POST did; the web layer answers 303 to the continue URL with `token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindResult {
-    /// Continuation token for the GET step; `None` when the same notification was received
-    /// within the continuation's lifetime already (nothing new is stored for a resubmission).
-    pub token: Option<String>,
+    /// Continuation token for the GET step.
+    pub token: String,
     /// Which bytes Huawei's signature covered.
     pub signed_over: &'static str,
 }
@@ -70,20 +69,9 @@ impl Bridge {
             .cpu
             .run(move || bind_notification::verify(&form, &keys))
             .await??;
-        // One continuation per notification at a time: a captured notification posted again and
-        // again stores nothing more (the browser of a resubmission goes to the landing page).
         let marker = receipt_marker(&site.name, &n.digest);
-        if !self
-            .store
-            .first_receipt_of_notification(&marker, CONTINUATION_TTL)
-            .await?
-        {
-            return Ok(BindResult {
-                token: None,
-                signed_over: n.signed_over.as_str(),
-            });
-        }
         let token = random::token()?;
+        let token_digest = random::token_digest(&token);
         let continuation = Continuation {
             site: site.name.clone(),
             x_user_id: n.x_user_id,
@@ -93,14 +81,21 @@ impl Bridge {
             expires_at: unix(now + CONTINUATION_TTL),
         };
         self.store
-            .put_continuation(
-                &random::token_digest(&token),
-                &continuation,
-                CONTINUATION_TTL,
-            )
+            .put_continuation(&token_digest, &continuation, CONTINUATION_TTL)
             .await?;
+        // One continuation per notification at a time, and the latest wins: a captured
+        // notification posted again and again stores nothing more, and one posted ahead of the
+        // customer's own cannot take the customer's place (their POST replaces it).
+        if let Some(replaced) = self
+            .store
+            .replace_outstanding_continuation(&marker, &token_digest, CONTINUATION_TTL)
+            .await?
+            .filter(|old| *old != token_digest)
+        {
+            self.store.take_continuation(&replaced).await?;
+        }
         Ok(BindResult {
-            token: Some(token),
+            token,
             signed_over: n.signed_over.as_str(),
         })
     }
@@ -178,7 +173,11 @@ impl Bridge {
             // One event per notification, reason and browser session a day: a flood of one
             // captured notification adds one line, while the same notification refused for
             // another reason (or in another browser) is still recorded.
-            let browser = digest.as_deref().unwrap_or("-");
+            // Only a session that exists names a browser: random cookies do not mint new keys.
+            let browser = digest
+                .as_deref()
+                .filter(|_| session.is_some())
+                .unwrap_or("-");
             let dedupe = random::token_digest(&format!(
                 "{}\n{}\n{}\n{browser}",
                 site.name,

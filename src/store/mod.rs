@@ -346,18 +346,21 @@ impl Store {
         backend!(self, b => b.set(Kind::Continuation, digest, &value, ttl).await)
     }
 
-    /// Records that a bind-result notification (by `marker`, a digest of site and content) was
-    /// received; true the first time within `ttl`.
-    pub async fn first_receipt_of_notification(
+    /// Makes `continuation` (a token digest) the one outstanding continuation of a bind-result
+    /// notification (`marker`: a digest of site and content); returns the one it replaces.
+    pub async fn replace_outstanding_continuation(
         &self,
         marker: &str,
+        continuation: &str,
         ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let key = format!("received:{marker}");
-        backend!(self, b => b.set_if_absent(Kind::Continuation, &key, b"1", ttl).await)
+        let old = backend!(self, b => b.get(Kind::Continuation, &key).await)?;
+        backend!(self, b => b.set(Kind::Continuation, &key, continuation.as_bytes(), ttl).await)?;
+        Ok(old.and_then(|v| String::from_utf8(v).ok()))
     }
 
-    /// Forgets [`Store::first_receipt_of_notification`] once its continuation was taken.
+    /// Forgets [`Store::replace_outstanding_continuation`] once its continuation was taken.
     pub async fn forget_receipt_of_notification(&self, marker: &str) -> Result<(), StoreError> {
         let key = format!("received:{marker}");
         backend!(self, b => b.delete(Kind::Continuation, &key).await)

@@ -54,13 +54,7 @@ pub async fn bind_result(
         ))));
     }
     let result = bridge.bind_result(&site, &body).await.map_err(fail)?;
-    let Some(token) = result.token else {
-        tracing::info!(site = %site, "bind-result notification received again; nothing stored");
-        return Ok(redirect(
-            StatusCode::SEE_OTHER,
-            bridge.settings.partner_landing_url.as_str(),
-        ));
-    };
+    let token = result.token;
     tracing::info!(site = %site, signed_over = result.signed_over, "bind-result notification verified; applied in the GET step");
     let location = format!(
         "{}/huawei/{site}/bind-result/continue?c={token}",

@@ -673,23 +673,31 @@ async fn a_jump_dies_with_its_session(b: Backend) {
 both_backends!(a_jump_dies_with_its_session);
 
 async fn a_notification_posted_again_stores_nothing_more(b: Backend) {
-    // A captured notification replayed in a loop: one continuation outstanding at a time, so
-    // the store cannot be filled with it; once the GET step took it, it may come again.
+    // A captured notification replayed in a loop: one continuation outstanding at a time (the
+    // latest), so the store cannot be filled with it, and a copy posted ahead of the customer's
+    // own POST cannot take the customer's place.
     let env = TestEnv::new(b).await;
+    let cookie = jumped(&env, json!({"x_user_id": "looped"})).await;
     let (body, _) = notification(&env, &bind("looped", "dom-looped"), Over::Base64);
-    let first = continue_url(&env.post_form(URL, &body, None).await);
-    let before = env.snapshot().await;
+    let attacker = continue_url(&env.post_form(URL, &body, None).await);
+    let keys = env.snapshot().await.len();
     for _ in 0..20 {
-        let again = env.post_form(URL, &body, None).await;
-        assert_eq!(again.status, StatusCode::SEE_OTHER);
-        assert_eq!(again.location(), PARTNER_LANDING);
+        continue_url(&env.post_form(URL, &body, None).await);
     }
-    assert_eq!(
-        env.snapshot().await,
-        before,
-        "a resubmission stored something"
-    );
-    env.get(&first, None).await;
-    continue_url(&env.post_form(URL, &body, None).await);
+    assert_eq!(env.snapshot().await.len(), keys, "resubmissions piled up");
+    // The customer's own POST, then its GET step: applied.
+    let customer = continue_url(&env.post_form(URL, &body, None).await);
+    let landed = env.get(&customer, Some(&cookie)).await;
+    assert_eq!(landed.status, StatusCode::FOUND, "{}", landed.body);
+    assert_eq!(mapping_status(&env, "looped").await, StatusCode::OK);
+    // The attacker's earlier continuation was replaced: it goes nowhere.
+    assert_eq!(env.get(&attacker, None).await.location(), PARTNER_LANDING);
+    // Random cookies in the GET step do not mint one unconfirmed event each.
+    for _ in 0..5 {
+        let next = continue_url(&env.post_form(URL, &body, None).await);
+        let fake = sso_bridge::random::token().unwrap();
+        assert_unconfirmed(&env.get(&next, Some(&fake)).await);
+    }
+    assert_eq!(unconfirmed(&env).await.len(), 1);
 }
 both_backends!(a_notification_posted_again_stores_nothing_more);
