@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sso_bridge::saml::{authn_request, redirect, response, signer, sp_metadata};
+use saml::{authn_request, redirect, response, signer, sp_metadata};
 
 const N: usize = 3000;
 
@@ -27,7 +27,7 @@ fn main() {
     );
     let sp = sp_metadata::ServiceProvider::from_metadata(md.as_bytes(), true).unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let xml = sso_bridge::simulator::messages::authn_request(
+    let xml = huawei_sim::messages::authn_request(
         "_abcdefabcdefabcdefabcdefabcdefabcdef",
         "https://sp.bench/",
         "https://sp.bench/acs",

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use saml::redirect::uri_component;
 use serde_json::{Value, json};
-use sso_bridge::saml::redirect::uri_component;
 
 mod common;
 use common::*;

@@ -25,8 +25,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::hash::MessageDigest;
 use openssl::sign::Signer;
+use saml::redirect::uri_component;
 use serde_json::{Value, json};
-use sso_bridge::saml::redirect::uri_component;
 
 mod common;
 use common::*;
@@ -408,7 +408,7 @@ fn bind_result_rate() -> f64 {
     s.update(b64.as_bytes()).unwrap();
     let form = BindForm {
         bind_request: b64,
-        sig_alg: sso_bridge::saml::ns::RSA_SHA256.into(),
+        sig_alg: saml::ns::RSA_SHA256.into(),
         signature: STANDARD.encode(s.sign_to_vec().unwrap()),
     };
     let n = 3000;

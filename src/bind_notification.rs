@@ -13,8 +13,8 @@ use openssl::pkey::{PKey, Public};
 use serde_json::Value;
 
 use crate::fields::{self, FieldError, XUserId};
-use crate::saml::redirect::SigAlg;
 use crate::store::MappingFields;
+use saml::redirect::SigAlg;
 
 /// Longest `bindRequest` accepted (Huawei's example is ~110 characters).
 pub const MAX_BIND_REQUEST: usize = 8 * 1024;
@@ -267,7 +267,7 @@ mod tests {
         ] {
             let form = BindForm {
                 bind_request: EXAMPLE.into(),
-                sig_alg: crate::saml::ns::RSA_SHA256.into(),
+                sig_alg: saml::ns::RSA_SHA256.into(),
                 signature: signed(&key, &data),
             };
             let n = verify(&form, &keys).unwrap();
@@ -288,7 +288,7 @@ mod tests {
         let (key, keys) = keypair();
         let form = BindForm {
             bind_request: EXAMPLE.into(),
-            sig_alg: crate::saml::ns::RSA_SHA256.into(),
+            sig_alg: saml::ns::RSA_SHA256.into(),
             signature: signed(&key, EXAMPLE.as_bytes()),
         };
         let mut tampered = form.clone();

@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::fields;
 use crate::keys;
-use crate::saml::signer::XmlSigner;
-use crate::saml::sp_metadata::ServiceProvider;
+use saml::signer::XmlSigner;
+use saml::sp_metadata::ServiceProvider;
 
 /// The China-site SP metadata shipped in `metadata/`, used by the embedded default.
 pub const HUAWEI_CN_SP_METADATA: &[u8] = include_bytes!("../metadata/huawei-cn-sp-metadata.xml");

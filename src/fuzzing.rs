@@ -5,9 +5,9 @@
 
 use std::sync::OnceLock;
 
-use crate::saml::redirect::{self, MessageKind};
-use crate::saml::sp_metadata::ServiceProvider;
-use crate::saml::{authn_request, inbound, logout};
+use saml::redirect::{self, MessageKind};
+use saml::sp_metadata::ServiceProvider;
+use saml::{authn_request, inbound, logout};
 
 /// A fuzz entry point.
 pub type Entry = fn(&[u8]);

@@ -5,15 +5,11 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::Path;
 
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::{BigNum, MsbOption};
-use openssl::hash::MessageDigest;
+use openssl::asn1::Asn1Time;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
-use openssl::x509::{X509, X509NameBuilder};
+use openssl::x509::X509;
 
-/// Smallest RSA key accepted for signing or for trusting.
-pub const MIN_RSA_BITS: u32 = 2048;
+pub use saml::certificate::MIN_RSA_BITS;
 /// Warn when a certificate expires within this many days.
 pub const EXPIRY_WARNING_DAYS: i32 = 30;
 
@@ -89,22 +85,7 @@ pub fn generate(
     days: u32,
     common_name: &str,
 ) -> Result<(PKey<Private>, X509), KeyError> {
-    let key = PKey::from_rsa(Rsa::generate(bits)?)?;
-    let mut name = X509NameBuilder::new()?;
-    name.append_entry_by_text("CN", common_name)?;
-    let name = name.build();
-    let mut serial = BigNum::new()?;
-    serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
-    let mut cert = X509::builder()?;
-    cert.set_version(2)?;
-    cert.set_serial_number(Asn1Integer::from_bn(&serial)?.as_ref())?;
-    cert.set_subject_name(&name)?;
-    cert.set_issuer_name(&name)?;
-    cert.set_pubkey(&key)?;
-    cert.set_not_before(Asn1Time::days_from_now(0)?.as_ref())?;
-    cert.set_not_after(Asn1Time::days_from_now(days)?.as_ref())?;
-    cert.sign(&key, MessageDigest::sha256())?;
-    Ok((key, cert.build()))
+    Ok(saml::certificate::self_signed(bits, days, common_name)?)
 }
 
 /// Writes a new key (mode 0600) and certificate, refusing to overwrite either file.

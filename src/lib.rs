@@ -4,8 +4,8 @@
 //! # Crate map
 //! - [`config`]: the TOML configuration, environment overrides and start-up validation.
 //! - [`keys`]: our signing key and certificates (load, check, `keygen`).
-//! - [`saml`]: pure SAML, free of HTTP and storage: the HTTP-Redirect binding, AuthnRequest checks,
-//!   SP metadata parsing, IdP metadata, and the signed Response.
+//! - `saml` (the `crates/saml` member): pure SAML, free of HTTP and storage: the HTTP-Redirect
+//!   binding, AuthnRequest checks, SP metadata parsing, IdP metadata, and the signed Response.
 //! - [`store`]: one seam over tickets, sessions, pending requests, replay ids and account
 //!   mappings, with an in-memory and a Redis backend.
 //! - [`flow`]: the SSO flow as plain functions over the store (ticket → session → request →
@@ -30,12 +30,9 @@ pub mod fields;
 pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod http_client;
 pub mod json_error;
 pub mod keys;
 pub mod random;
 pub mod rate_limit;
-pub mod saml;
-pub mod simulator;
 pub mod store;
 pub mod web;

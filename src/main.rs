@@ -86,20 +86,20 @@ fn run(command: Command) -> Result<(), String> {
                 let addr = listener.local_addr().map_err(|e| e.to_string())?;
                 let public_url = public_url.unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
                 let xml = if idp_metadata.starts_with("http://") {
-                    sso_bridge::http_client::request("GET", &idp_metadata, &[], b"").await.map_err(|e| e.to_string())?.body
+                    huawei_sim::http_client::request("GET", &idp_metadata, &[], b"").await.map_err(|e| e.to_string())?.body
                 } else {
                     std::fs::read(&idp_metadata).map_err(|e| format!("--idp-metadata {idp_metadata}: {e}"))?
                 };
-                let idp = sso_bridge::saml::idp_metadata::IdpDescriptor::from_metadata(&xml).map_err(|e| format!("--idp-metadata: {e}"))?;
-                let config = sso_bridge::simulator::SimulatorConfig {
+                let idp = huawei_sim::IdpDescriptor::from_metadata(&xml).map_err(|e| format!("--idp-metadata: {e}"))?;
+                let config = huawei_sim::SimulatorConfig {
                     public_url: public_url.clone(),
-                    partners: vec![sso_bridge::simulator::PartnerLink { x_account_type, idp, bind_result_url, payment_success_url, recharge_url }],
+                    partners: vec![huawei_sim::PartnerLink { x_account_type, idp, bind_result_url, payment_success_url, recharge_url }],
                 };
-                let sim = sso_bridge::simulator::Simulator::new(config, Arc::new(sso_bridge::clock::SystemClock))?;
+                let sim = huawei_sim::Simulator::new(config, Arc::new(time::OffsetDateTime::now_utc))?;
                 println!("Huawei Cloud IAM simulator on {public_url}");
                 println!("  SP metadata for the bridge: {public_url}/authui/saml/metadata.xml");
                 println!("  login link: {public_url}/authui/saml/login?xAccountType=…&isFirstLogin=true&service=…");
-                axum::serve(listener, sso_bridge::simulator::router(Arc::new(sim)))
+                axum::serve(listener, huawei_sim::router(Arc::new(sim)))
                     .with_graceful_shutdown(shutdown_signal())
                     .await
                     .map_err(|e| e.to_string())

@@ -10,8 +10,8 @@ use std::time::Duration;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
+use saml::redirect::{MessageKind, encode_signed_query};
 use serde_json::{Value, json};
-use sso_bridge::saml::redirect::{MessageKind, encode_signed_query};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -258,7 +258,7 @@ pub fn presign(n: usize, sp_key: &PKey<Private>, sso_url: &str, tag: &str) -> Ve
                 (0..per)
                     .map(|i| {
                         let id = format!("_{tag}{t}x{i:08}xxxxxxxxxxxxxxxxxxxxxxx");
-                        let xml = sso_bridge::simulator::messages::authn_request(
+                        let xml = huawei_sim::messages::authn_request(
                             &id,
                             "https://sp.bench/",
                             "https://sp.bench/acs",

@@ -18,11 +18,11 @@ use url::Url;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, Site};
 use crate::flow::Bridge;
-use crate::saml::idp_metadata::IdpDescriptor;
-use crate::saml::sp_metadata::ServiceProvider;
-use crate::simulator::{self, PartnerLink, Simulator, SimulatorConfig};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use huawei_sim::IdpDescriptor;
+use huawei_sim::{self as simulator, PartnerLink, Simulator, SimulatorConfig};
+use saml::sp_metadata::ServiceProvider;
 
 pub use crate::config::DEMO_API_KEY;
 /// The demo partner's xAccountType.
@@ -68,7 +68,7 @@ pub async fn run(
             public_url: sim_url.clone(),
             partners: Vec::new(),
         },
-        Arc::clone(&clock),
+        Arc::new(time::OffsetDateTime::now_utc),
     )?;
     let settings = demo_settings(
         bridge_addr,

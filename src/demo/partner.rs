@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::http_client;
 use crate::random;
 use crate::web::error::html_response;
 use crate::web::pages::{self, Lang, escape};
 use crate::web::redirect;
+use huawei_sim::http_client;
 
 /// A demo user: (x_user_id, account name, display name, e-mail, mobile).
 pub const USERS: [(&str, &str, &str, &str, &str); 3] = [

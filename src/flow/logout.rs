@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use super::sso::{csrf_matches, csrf_token};
 use super::{Bridge, FlowError, append_query, unix};
 use crate::random;
-use crate::saml::authn_request::Freshness;
-use crate::saml::logout;
-use crate::saml::redirect::{MessageKind, encode_signed_query};
+use saml::authn_request::Freshness;
+use saml::logout;
+use saml::redirect::{MessageKind, encode_signed_query};
 
 /// What `/saml/slo` does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,9 +20,9 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::fields::FieldError;
-use crate::saml::authn_request::RequestError;
-use crate::saml::idp_metadata::IdpMetadata;
 use crate::store::{Store, StoreError};
+use saml::authn_request::RequestError;
+use saml::idp_metadata::IdpMetadata;
 
 pub use sso::{
     AutoPost, ConfirmChoice, ConfirmOutcome, ConfirmReason, Confirmation, NewSession, Onward,
@@ -177,10 +177,9 @@ impl Bridge {
         &self,
         check: impl FnOnce(
             &crate::config::Settings,
-        ) -> Result<
-            (T, &crate::config::Site),
-            crate::saml::authn_request::RequestError,
-        > + Send
+        )
+            -> Result<(T, &crate::config::Site), saml::authn_request::RequestError>
+        + Send
         + 'static,
     ) -> Result<(T, &crate::config::Site), FlowError> {
         let settings = Arc::clone(&self.settings);

@@ -12,10 +12,10 @@ use time::OffsetDateTime;
 use crate::config::Site;
 use crate::fields::{self, FieldError, XUserId};
 use crate::random;
-use crate::saml::authn_request::{self, Freshness};
-use crate::saml::redirect::uri_component;
-use crate::saml::response::{self, HuaweiAttributes, ResponseParams};
 use crate::store::{PendingRequest, Replay, Session, SessionLifetimes, SsoRules, Ticket};
+use saml::authn_request::{self, Freshness};
+use saml::redirect::uri_component;
+use saml::response::{self, HuaweiAttributes, ResponseParams};
 
 use super::{Bridge, FlowError, unix};
 

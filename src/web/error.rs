@@ -10,7 +10,7 @@ use serde_json::json;
 use super::pages::{self, ErrorText, Lang};
 use super::request_id::RequestId;
 use crate::flow::FlowError;
-use crate::saml::authn_request::RequestError;
+use saml::authn_request::RequestError;
 
 /// Status and stable code for a flow error.
 pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
@@ -25,10 +25,10 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::BindUnconfirmed(_) => (StatusCode::CONFLICT, "bind_not_confirmed"),
         FlowError::Request(e) => (
             match e {
-                RequestError::Binding(crate::saml::redirect::RedirectError::QueryTooLong) => {
+                RequestError::Binding(saml::redirect::RedirectError::QueryTooLong) => {
                     StatusCode::URI_TOO_LONG
                 }
-                RequestError::Binding(crate::saml::redirect::RedirectError::TooLarge) => {
+                RequestError::Binding(saml::redirect::RedirectError::TooLarge) => {
                     StatusCode::PAYLOAD_TOO_LARGE
                 }
                 _ => StatusCode::BAD_REQUEST,

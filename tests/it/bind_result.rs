@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::hash::MessageDigest;
 use openssl::sign::Signer;
+use saml::redirect::uri_component;
 use serde_json::json;
-use sso_bridge::saml::redirect::uri_component;
 
 use crate::both_backends;
 use crate::support::*;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use huawei_sim::http_client;
 use serde_json::{Value, json};
-use sso_bridge::http_client;
 
 use crate::support::TempDir;
 
@@ -449,7 +449,7 @@ async fn expired_ticket_and_tampered_assertion_in_chromium() {
     );
     b.goto(&format!(
         "data:text/html;charset=utf-8,{}",
-        sso_bridge::saml::redirect::uri_component(&form)
+        saml::redirect::uri_component(&form)
     ))
     .await;
     b.click("#send").await;

@@ -1,9 +1,9 @@
 //! Single logout and Huawei's return links.
 
 use axum::http::StatusCode;
+use saml::inbound;
+use saml::redirect::{MessageKind, split_query, uri_component};
 use serde_json::json;
-use sso_bridge::saml::inbound;
-use sso_bridge::saml::redirect::{MessageKind, split_query, uri_component};
 
 use crate::both_backends;
 use crate::support::*;
@@ -24,7 +24,7 @@ fn logout_request(
         .unwrap_or_default();
     format!(
         r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"{destination} ID="{id}" IssueInstant="{}" Version="2.0"><saml:Issuer>{SP_ENTITY}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">{name_id}</saml:NameID>{index}</samlp:LogoutRequest>"#,
-        sso_bridge::saml::xml_time::format(env.now())
+        saml::xml_time::format(env.now())
     )
 }
 
@@ -250,7 +250,7 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
         " Version=",
         &format!(
             " NotOnOrAfter=\"{}\" Version=",
-            sso_bridge::saml::xml_time::format(env.now() - time::Duration::minutes(3))
+            saml::xml_time::format(env.now() - time::Duration::minutes(3))
         ),
     );
     let without_name_id = request("_lo9", Some(&index), Some(&slo)).replace(
@@ -296,8 +296,8 @@ async fn bad_logout_requests_end_nothing(b: Backend) {
             signed_query(
                 &env.sp.key,
                 &request("_lo6", Some(&index), Some(&slo)).replace(
-                    &sso_bridge::saml::xml_time::format(env.now()),
-                    &sso_bridge::saml::xml_time::format(env.now() - time::Duration::hours(1)),
+                    &saml::xml_time::format(env.now()),
+                    &saml::xml_time::format(env.now() - time::Duration::hours(1)),
                 ),
                 None,
             ),

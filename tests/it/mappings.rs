@@ -1,8 +1,8 @@
 //! Account mappings through the partner API, in both backends.
 
 use axum::http::StatusCode;
+use saml::redirect::uri_component;
 use serde_json::{Value, json};
-use sso_bridge::saml::redirect::uri_component;
 
 use crate::both_backends;
 use crate::support::*;

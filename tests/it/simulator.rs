@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sso_bridge::http_client::{self, HttpResponse};
+use huawei_sim::http_client::{self, HttpResponse};
 
 use crate::support::form_value;
 
@@ -81,7 +81,7 @@ impl Agent {
                 continue;
             }
             let body = String::from_utf8_lossy(&res.body).into_owned();
-            if body.contains("<script>document.forms[0].submit();</script>") {
+            if body.contains("document.forms[0].submit()") {
                 let (action, fields) = form_of(&body, None);
                 url = resolve(&url, &action);
                 method = "POST".into();

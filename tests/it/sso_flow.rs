@@ -1,9 +1,9 @@
 //! The browser flow end to end through the router, in both backends.
 
 use axum::http::StatusCode;
+use saml::inbound::{self, Element};
 use serde_json::json;
 use sso_bridge::fields::XUserId;
-use sso_bridge::saml::inbound::{self, Element};
 use time::Duration;
 
 use crate::both_backends;
@@ -146,9 +146,7 @@ async fn login_then_sso(b: Backend) {
     assert!(authn.attr("SessionIndex").is_some());
     assert_eq!(
         authn.attr("AuthnInstant"),
-        Some(
-            sso_bridge::saml::xml_time::format(login_time.replace_nanosecond(0).unwrap()).as_str()
-        ),
+        Some(saml::xml_time::format(login_time.replace_nanosecond(0).unwrap()).as_str()),
         "AuthnInstant is when the customer logged in, not when the assertion was made"
     );
     assert_ne!(a.attr("IssueInstant"), authn.attr("AuthnInstant"));

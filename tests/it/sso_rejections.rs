@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use openssl::hash::MessageDigest;
-use sso_bridge::saml::redirect::uri_component;
+use saml::redirect::uri_component;
 use time::Duration;
 
 use crate::both_backends;

@@ -15,10 +15,10 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 use openssl::x509::X509;
+use saml::redirect::uri_component;
 use sso_bridge::clock::{Clock, FixedClock};
 use sso_bridge::config::Settings;
 use sso_bridge::flow::Bridge;
-use sso_bridge::saml::redirect::uri_component;
 use sso_bridge::store::Store;
 use sso_bridge::store::memory::MemoryStore;
 use sso_bridge::store::redis::RedisStore;
@@ -177,7 +177,7 @@ impl AuthnSpec {
             self.prolog,
             self.force_authn,
             self.id,
-            sso_bridge::saml::xml_time::format(self.issue_instant),
+            saml::xml_time::format(self.issue_instant),
             self.version,
             self.issuer_ns,
             self.issuer,

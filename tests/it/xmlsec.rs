@@ -109,8 +109,8 @@ async fn signed_response_option_verifies_both_signatures() {
 
 #[test]
 fn whitespace_and_markup_in_values_survive_canonicalization() {
-    use sso_bridge::saml::response::{self, HuaweiAttributes, ResponseParams};
-    use sso_bridge::saml::signer::XmlSigner;
+    use saml::response::{self, HuaweiAttributes, ResponseParams};
+    use saml::signer::XmlSigner;
     let dir = TempDir::new("c14n");
     let (key, cert) = sso_bridge::keys::generate(2048, 1, "c14n").unwrap();
     let cert_path = dir.path().join("c.pem");
@@ -193,8 +193,8 @@ impl Rng {
 
 #[test]
 fn random_values_verify_and_every_single_byte_change_is_rejected() {
-    use sso_bridge::saml::response::{self, HuaweiAttributes, ResponseParams};
-    use sso_bridge::saml::signer::XmlSigner;
+    use saml::response::{self, HuaweiAttributes, ResponseParams};
+    use saml::signer::XmlSigner;
     let dir = TempDir::new("property");
     let (key, cert) = sso_bridge::keys::generate(2048, 1, "property").unwrap();
     let cert_path = dir.path().join("c.pem");

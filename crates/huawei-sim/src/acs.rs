@@ -5,9 +5,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use time::{Duration, OffsetDateTime};
 
-use crate::saml::idp_metadata::IdpDescriptor;
-use crate::saml::inbound::{self, Element};
-use crate::saml::{ns, xml_time, xmldsig};
+use crate::idp::IdpDescriptor;
+use crate::xmldsig;
+use saml::inbound::{self, Element};
+use saml::{ns, xml_time};
 
 /// The six attributes Huawei reads.
 pub const ATTRIBUTES: [&str; 6] = ["xUserId", "xAccountId", "bpId", "email", "name", "mobile"];

@@ -6,7 +6,12 @@
 //! Used by `sso-bridge simulate`, by `sso-bridge demo`, and by the tests as the SP side.
 
 pub mod acs;
+pub mod http_client;
+pub mod idp;
 pub mod messages;
+mod page;
+mod random;
+mod xmldsig;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,16 +29,18 @@ use openssl::x509::X509;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
-use crate::flow::append_query;
-use crate::random;
-use crate::saml::idp_metadata::IdpDescriptor;
-use crate::saml::inbound;
-use crate::saml::redirect::{MessageKind, encode_signed_query, split_query};
-use crate::saml::{ns, signer::XmlSigner};
-use crate::web::error::html_response;
-use crate::web::pages::{self, Lang, escape};
+use openssl::hash::MessageDigest;
+use openssl::sign::Signer;
+use saml::inbound;
+use saml::ns;
+use saml::redirect::{MessageKind, encode_signed_query, split_query};
+
+pub use idp::IdpDescriptor;
 use messages::{ACS_PATH, LOGIN_PATH, METADATA_PATH, SLO_RESPONSE_PATH};
+use page::{Lang, escape, found as redirect, page, with_query};
+
+/// The simulator's source of the current time (the real clock in `simulate` and the demo).
+pub type Now = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 /// A partner platform registered with the simulated IAM (what 接入配置 holds).
 #[derive(Debug, Clone)]
@@ -104,10 +111,9 @@ struct SimState {
 pub struct Simulator {
     config: SimulatorConfig,
     entity_id: String,
-    signer: XmlSigner,
     cert: X509,
     key: PKey<Private>,
-    clock: Arc<dyn Clock>,
+    now: Now,
     state: Mutex<SimState>,
 }
 
@@ -116,17 +122,15 @@ const COOKIE: &str = "sim_console";
 
 impl Simulator {
     /// A simulator with a new RSA key.
-    pub fn new(config: SimulatorConfig, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        let (key, cert) =
-            crate::keys::generate(2048, 3650, "huawei-iam-simulator").map_err(|e| e.to_string())?;
-        let signer = XmlSigner::new(key.clone(), &cert).map_err(|e| e.to_string())?;
+    pub fn new(config: SimulatorConfig, now: Now) -> Result<Self, String> {
+        let (key, cert) = saml::certificate::self_signed(2048, 3650, "huawei-iam-simulator")
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             entity_id: format!("{}/", config.public_url),
             config,
-            signer,
             cert,
             key,
-            clock,
+            now,
             state: Mutex::default(),
         })
     }
@@ -150,6 +154,14 @@ impl Simulator {
     /// The bind-result signing key (the SP key), for tests that forge or tamper.
     pub fn signing_key(&self) -> &PKey<Private> {
         &self.key
+    }
+
+    /// RSA-SHA256 over `data` with the SP key: the redirect binding's and the bind result's
+    /// signature.
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let mut signer = Signer::new(MessageDigest::sha256(), &self.key)?;
+        signer.update(data)?;
+        signer.sign_to_vec()
     }
 
     fn partner(&self, x_account_type: &str) -> Option<&PartnerLink> {
@@ -186,27 +198,8 @@ pub fn router(sim: Arc<Simulator>) -> Router {
         .with_state(sim)
 }
 
-fn page(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response {
-    let banner = format!(
-        "<p class=\"muted\">{}</p>",
-        escape(lang.pick(
-            "华为云 IAM 模拟器（测试用，不是华为云）",
-            "Huawei Cloud IAM simulator (for testing; not Huawei Cloud)"
-        ))
-    );
-    html_response(
-        status,
-        pages::layout(lang, title, &format!("{banner}{body}"), false),
-        pages::csp_plain(),
-    )
-}
-
-fn redirect(location: &str) -> Response {
-    crate::web::redirect(StatusCode::FOUND, location)
-}
-
 async fn index(headers: HeaderMap) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     page(
         lang,
         StatusCode::OK,
@@ -253,7 +246,7 @@ async fn login(
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     let Ok(Query(q)) = query else {
         return page(
             lang,
@@ -271,7 +264,7 @@ async fn login(
             &format!("<h1>{}</h1>", escape(title)),
         );
     };
-    let (Ok(id), Ok(relay)) = (messages::huawei_style_id(), random::token()) else {
+    let (Ok(id), Ok(relay)) = (random::huawei_style_id(), random::token()) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let xml = messages::authn_request(
@@ -279,11 +272,10 @@ async fn login(
         &sim.entity_id,
         &sim.acs_url(),
         &partner.idp.sso_url,
-        sim.clock.now(),
+        (sim.now)(),
     );
-    let Ok(query) = encode_signed_query(MessageKind::Request, &xml, Some(&relay), |d| {
-        sim.signer.sign_bytes(d)
-    }) else {
+    let Ok(query) = encode_signed_query(MessageKind::Request, &xml, Some(&relay), |d| sim.sign(d))
+    else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     sim.state().pending.insert(
@@ -307,7 +299,7 @@ async fn login(
 
 /// `POST /authui/saml/SAMLAssertionConsumer`.
 async fn acs_post(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: Bytes) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let pending = form
         .get("RelayState")
@@ -337,7 +329,7 @@ async fn acs_post(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: B
         entity_id: &sim.entity_id,
         acs: &acs,
         request_id: &pending.request_id,
-        now: sim.clock.now(),
+        now: (sim.now)(),
     };
     let (checks, login) = acs::validate(
         form.get("SAMLResponse").map_or("", String::as_str),
@@ -367,11 +359,8 @@ async fn acs_post(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: B
     }
     // Not a first login: the partner says the account is bound; use it (or the one the API made).
     let account = known.unwrap_or_else(|| Account {
-        domain_id: random::hex(&random::bytes::<16>().unwrap_or_default()),
-        domain_name: format!(
-            "hw_{}",
-            &random::hex(&random::bytes::<4>().unwrap_or_default())
-        ),
+        domain_id: random::hex(16).unwrap_or_default(),
+        domain_name: format!("hw_{}", &random::hex(4).unwrap_or_default()),
     });
     sim.state()
         .accounts
@@ -441,7 +430,7 @@ async fn bind_choice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let choice = form
         .get("token")
@@ -467,15 +456,10 @@ async fn bind_choice(
             .unwrap_or_else(|| "existing_user".into()),
         _ => Some(choice.login.attribute("name").to_owned())
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| {
-                format!(
-                    "hw_{}",
-                    random::hex(&random::bytes::<4>().unwrap_or_default())
-                )
-            }),
+            .unwrap_or_else(|| format!("hw_{}", random::hex(4).unwrap_or_default())),
     };
     let account = Account {
-        domain_id: random::hex(&random::bytes::<16>().unwrap_or_default()),
+        domain_id: random::hex(16).unwrap_or_default(),
         domain_name: name,
     };
     sim.state().accounts.insert(
@@ -491,7 +475,7 @@ async fn bind_choice(
         "userId": account.domain_id,
     });
     let bind_request = STANDARD.encode(payload.to_string());
-    let Ok(signature) = sim.signer.sign_bytes(bind_request.as_bytes()) else {
+    let Ok(signature) = sim.sign(bind_request.as_bytes()) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let console = Console {
@@ -503,7 +487,7 @@ async fn bind_choice(
     let Some(cookie) = new_console(&sim, console) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let html = pages::auto_submit(
+    let mut res = page::self_posting_form(
         lang,
         lang.pick("正在通知合作伙伴平台", "Notifying the partner platform"),
         lang.pick(
@@ -517,7 +501,6 @@ async fn bind_choice(
             ("Signature", &STANDARD.encode(signature)),
         ],
     );
-    let mut res = html_response(StatusCode::OK, html, pages::csp_auto_post());
     set_cookie(&mut res, &cookie);
     res
 }
@@ -564,7 +547,7 @@ fn console_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// `GET /console[/…]`: stands for the Huawei console, showing which account is signed in.
 async fn console(State(sim): State<Arc<Simulator>>, headers: HeaderMap, uri: Uri) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     let session = console_cookie(&headers).and_then(|c| sim.state().consoles.get(&c).cloned());
     let Some(s) = session else {
         let title = lang.pick(
@@ -579,15 +562,12 @@ async fn console(State(sim): State<Arc<Simulator>>, headers: HeaderMap, uri: Uri
         );
     };
     let partner = sim.partner(&s.x_account_type);
-    let order = format!(
-        "CS{}",
-        random::hex(&random::bytes::<4>().unwrap_or_default()).to_uppercase()
-    );
+    let order = format!("CS{}", random::hex(4).unwrap_or_default().to_uppercase());
     let mut links = String::new();
     if let Some(url) = partner.and_then(|p| p.payment_success_url.as_deref()) {
         links.push_str(&format!(
             "<li><a id=\"order-details\" href=\"{}\">{}</a></li>",
-            escape(&append_query(url, &[("orderId", &order)])),
+            escape(&with_query(url, &[("orderId", &order)])),
             escape(lang.pick(
                 "订单支付成功：查看订单详情",
                 "Order paid: view order details"
@@ -644,7 +624,7 @@ async fn console(State(sim): State<Arc<Simulator>>, headers: HeaderMap, uri: Uri
 
 /// `POST /console-logout`: ends the console session and sends a signed LogoutRequest to the IdP.
 async fn console_logout(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = Lang::of(&headers);
     let session = console_cookie(&headers).and_then(|c| sim.state().consoles.remove(&c));
     let Some(s) = session else {
         return redirect("/console");
@@ -661,7 +641,7 @@ async fn console_logout(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -
             &format!("<h1>{}</h1>", escape(title)),
         );
     };
-    let Ok(id) = messages::huawei_style_id() else {
+    let Ok(id) = random::huawei_style_id() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let xml = messages::logout_request(
@@ -670,11 +650,9 @@ async fn console_logout(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -
         &slo,
         &s.login.name_id,
         &s.login.session_index,
-        sim.clock.now(),
+        (sim.now)(),
     );
-    let Ok(query) = encode_signed_query(MessageKind::Request, &xml, None, |d| {
-        sim.signer.sign_bytes(d)
-    }) else {
+    let Ok(query) = encode_signed_query(MessageKind::Request, &xml, None, |d| sim.sign(d)) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     sim.state().logouts.insert(id, s.x_account_type);
@@ -696,8 +674,8 @@ async fn logout_response(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let verdict = check_logout_response(&sim, uri.query().unwrap_or(""), sim.clock.now());
+    let lang = Lang::of(&headers);
+    let verdict = check_logout_response(&sim, uri.query().unwrap_or(""), (sim.now)());
     let (status, title, detail) = match verdict {
         Ok(()) => (StatusCode::OK, lang.pick("已退出登录", "You have signed out"), lang.pick("身份提供方已确认退出（LogoutResponse 签名有效，状态 Success）。", "The identity provider confirmed the logout (LogoutResponse signature valid, status Success).").to_owned()),
         Err(e) => (StatusCode::BAD_REQUEST, lang.pick("退出响应无效", "Invalid logout response"), e),
@@ -737,7 +715,7 @@ fn check_logout_response(sim: &Simulator, query: &str, now: OffsetDateTime) -> R
     }
     let issued = root
         .attr("IssueInstant")
-        .and_then(crate::saml::xml_time::parse)
+        .and_then(saml::xml_time::parse)
         .ok_or("no IssueInstant")?;
     if (issued - now).abs() > time::Duration::minutes(5) {
         return Err("IssueInstant is outside the allowed window".into());

@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
-use crate::saml::canonical::{close, empty_element, open, text_element};
-use crate::saml::{ns, xml_time};
+use saml::canonical::{close, empty_element, open, text_element};
+use saml::{ns, xml_time};
 
 /// Paths of the simulated IAM endpoints (Huawei's own paths, spec §7.2).
 pub const ACS_PATH: &str = "/authui/saml/SAMLAssertionConsumer";
@@ -19,20 +19,6 @@ pub const SLO_RESPONSE_PATH: &str = "/authui/saml/LogoutServiceHTTPRedirectRespo
 pub const METADATA_PATH: &str = "/authui/saml/metadata.xml";
 /// Login entry (`?xAccountType=…&isFirstLogin=…&service=…`).
 pub const LOGIN_PATH: &str = "/authui/saml/login";
-
-/// An ID like Huawei's: `_` and 36 characters of `[a-z0-9]`.
-pub fn huawei_style_id() -> Result<String, openssl::error::ErrorStack> {
-    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let bytes = crate::random::bytes::<36>()?;
-    let mut id = String::with_capacity(37);
-    id.push('_');
-    for b in bytes {
-        id.push(char::from(
-            *ALPHABET.get(usize::from(b) % 36).unwrap_or(&b'a'),
-        ));
-    }
-    Ok(id)
-}
 
 /// SP metadata with signed AuthnRequests, signed assertions wanted, the HTTP-POST ACS and SLO.
 pub fn sp_metadata(

@@ -338,7 +338,7 @@ fn choose_acs<'a>(
 mod tests {
     use super::*;
 
-    const SAMPLE: &[u8] = include_bytes!("../../tests/fixtures/huawei-authnrequest-sample.xml");
+    const SAMPLE: &[u8] = include_bytes!("../../../tests/fixtures/huawei-authnrequest-sample.xml");
 
     #[test]
     fn parses_huawei_sample() {

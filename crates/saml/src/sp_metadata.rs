@@ -149,7 +149,7 @@ impl ServiceProvider {
         // A12: never trust a signing key weaker than RSA-2048.
         if let Some(weak) = signing_keys
             .iter()
-            .find(|k| k.rsa().is_err() || k.bits() < crate::keys::MIN_RSA_BITS)
+            .find(|k| k.rsa().is_err() || k.bits() < crate::certificate::MIN_RSA_BITS)
         {
             return Err(SpMetadataError::WeakKey(weak.bits()));
         }
@@ -295,7 +295,7 @@ fn bool_attr(el: &Element, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const HUAWEI_CN: &[u8] = include_bytes!("../../metadata/huawei-cn-sp-metadata.xml");
+    const HUAWEI_CN: &[u8] = include_bytes!("../../../metadata/huawei-cn-sp-metadata.xml");
 
     #[test]
     fn reads_huawei_china_metadata() {

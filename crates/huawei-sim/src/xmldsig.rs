@@ -18,10 +18,10 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 
-use super::canonical::{push_attr_value, push_text};
-use super::inbound::{self, Element};
-use super::ns;
-use super::redirect::SigAlg;
+use openssl::hash::MessageDigest;
+use openssl::sign::Verifier;
+use saml::inbound::{self, Element};
+use saml::ns;
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
@@ -75,11 +75,7 @@ pub type Trusted = [(Vec<u8>, PKey<Public>)];
 
 /// Verifies the enveloped signature of the element whose `ID` is `id`. `trusted` are the DER
 /// certificates from metadata; their keys verify, and a KeyInfo certificate must be one of them.
-pub fn verify_enveloped(
-    doc: &[u8],
-    id: &str,
-    trusted: &[(Vec<u8>, PKey<Public>)],
-) -> Result<(), DsigError> {
+pub fn verify_enveloped(doc: &[u8], id: &str, trusted: &Trusted) -> Result<(), DsigError> {
     let root = inbound::parse(doc).map_err(|e| DsigError::Xml(e.to_string()))?;
     let mut ids = Vec::new();
     collect_ids(&root, &mut ids);
@@ -108,12 +104,9 @@ pub fn verify_enveloped(
         ));
     }
     let signed_info_prefixes = inclusive_prefixes(canonicalization);
-    let alg = SigAlg::from_uri(
-        child(signed_info, ns::DSIG, "SignatureMethod")?
-            .attr("Algorithm")
-            .unwrap_or_default(),
-    )
-    .map_err(|_| DsigError::Structure("SignatureMethod not allowed"))?;
+    if child(signed_info, ns::DSIG, "SignatureMethod")?.attr("Algorithm") != Some(ns::RSA_SHA256) {
+        return Err(DsigError::Structure("SignatureMethod must be RSA-SHA256"));
+    }
     let reference = child(signed_info, ns::DSIG, "Reference")?;
     if reference.attr("URI") != Some(&format!("#{id}")) {
         return Err(DsigError::Structure(
@@ -167,11 +160,46 @@ pub fn verify_enveloped(
         return Err(DsigError::Digest);
     }
     let info = canonicalize(text, &Select::SignedInfoOf(id), &signed_info_prefixes)?;
-    let keys: Vec<PKey<Public>> = trusted.iter().map(|(_, k)| k.clone()).collect();
-    if !alg.verify_any(&keys, info.as_bytes(), &signature_value) {
-        return Err(DsigError::Signature);
+    if trusted
+        .iter()
+        .any(|(_, key)| rsa_sha256_verifies(key, info.as_bytes(), &signature_value))
+    {
+        Ok(())
+    } else {
+        Err(DsigError::Signature)
     }
-    Ok(())
+}
+
+fn rsa_sha256_verifies(key: &PKey<Public>, data: &[u8], signature: &[u8]) -> bool {
+    Verifier::new(MessageDigest::sha256(), key)
+        .and_then(|mut v| {
+            v.update(data)?;
+            v.verify(signature)
+        })
+        .unwrap_or(false)
+}
+
+/// Appends `value` with the escaping exclusive C14N prescribes (C14N 1.0 §2.3, which
+/// xml-exc-c14n inherits): in text `&`, `<`, `>` and CR; in attribute values `&`, `<`, `"`,
+/// TAB, LF and CR. Written here rather than shared with the bridge's writer, so the two sides
+/// check each other.
+fn push_escaped(out: &mut String, value: &str, in_attribute: bool) {
+    for c in value.chars() {
+        let reference = match (c, in_attribute) {
+            ('&', _) => "&amp;",
+            ('<', _) => "&lt;",
+            ('\r', _) => "&#xD;",
+            ('>', false) => "&gt;",
+            ('"', true) => "&quot;",
+            ('\t', true) => "&#x9;",
+            ('\n', true) => "&#xA;",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(reference);
+    }
 }
 
 /// The `InclusiveNamespaces PrefixList` under a c14n method element, if any.
@@ -269,13 +297,13 @@ pub fn canonicalize(
                 names.push(name);
             }
             Event::Text(t) if w.capture.is_some() && w.skip.is_none() => {
-                push_text(&mut out, &t.xml10_content())
+                push_escaped(&mut out, &t.xml10_content(), false)
             }
             Event::CData(t) if w.capture.is_some() && w.skip.is_none() => {
-                push_text(&mut out, &t.xml10_content())
+                push_escaped(&mut out, &t.xml10_content(), false)
             }
             Event::GeneralRef(r) if w.capture.is_some() && w.skip.is_none() => {
-                push_text(&mut out, &resolve_reference(&r.xml10_content())?);
+                push_escaped(&mut out, &resolve_reference(&r.xml10_content())?, false);
             }
             Event::DocType(_) | Event::PI(_) => {
                 return Err(DsigError::Xml("DOCTYPE or processing instruction".into()));
@@ -455,14 +483,14 @@ fn open_element(
             out.push_str(p);
             out.push_str("=\"");
         }
-        push_attr_value(out, uri);
+        push_escaped(out, uri, true);
         out.push('"');
     }
     for (_, _, key, value) in &attrs {
         out.push(' ');
         out.push_str(key);
         out.push_str("=\"");
-        push_attr_value(out, value);
+        push_escaped(out, value, true);
         out.push('"');
     }
     out.push('>');
@@ -473,11 +501,11 @@ fn open_element(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::response::{self, HuaweiAttributes, ResponseParams};
-    use crate::saml::signer::XmlSigner;
+    use saml::response::{self, HuaweiAttributes, ResponseParams};
+    use saml::signer::XmlSigner;
 
     fn signed(sign_response: bool) -> (String, Box<Trusted>) {
-        let (key, cert) = crate::keys::generate(2048, 1, "idp").unwrap();
+        let (key, cert) = saml::certificate::self_signed(2048, 1, "idp").unwrap();
         let trusted: Box<Trusted> =
             vec![(cert.to_der().unwrap(), cert.public_key().unwrap())].into_boxed_slice();
         let signer = XmlSigner::new(key, &cert).unwrap();

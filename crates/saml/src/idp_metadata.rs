@@ -87,87 +87,15 @@ impl IdpMetadata<'_> {
     }
 }
 
-/// What an SP needs from IdP metadata (used by the Huawei simulator).
-#[derive(Clone)]
-pub struct IdpDescriptor {
-    /// entityID.
-    pub entity_id: String,
-    /// SingleSignOnService (HTTP-Redirect).
-    pub sso_url: String,
-    /// SingleLogoutService (HTTP-Redirect), if any.
-    pub slo_url: Option<String>,
-    /// Signing certificates: DER and public key.
-    pub certs: Vec<(Vec<u8>, openssl::pkey::PKey<openssl::pkey::Public>)>,
-}
-
-impl std::fmt::Debug for IdpDescriptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdpDescriptor")
-            .field("entity_id", &self.entity_id)
-            .field("sso_url", &self.sso_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl IdpDescriptor {
-    /// Reads IdP metadata: entityID, signing certificates (a KeyDescriptor without `use`
-    /// counts), and the HTTP-Redirect SSO and SLO endpoints.
-    pub fn from_metadata(xml: &[u8]) -> Result<Self, String> {
-        let root = super::inbound::parse(xml).map_err(|e| e.to_string())?;
-        if !root.is(ns::METADATA, "EntityDescriptor") {
-            return Err("not an md:EntityDescriptor".into());
-        }
-        let entity_id = root.attr("entityID").ok_or("no entityID")?.to_owned();
-        let idp = root
-            .children_named(ns::METADATA, "IDPSSODescriptor")
-            .next()
-            .ok_or("no IDPSSODescriptor")?;
-        let redirect = |local: &'static str| {
-            idp.children_named(ns::METADATA, local)
-                .find(|e| e.attr("Binding") == Some(ns::BINDING_REDIRECT))
-                .and_then(|e| e.attr("Location"))
-                .map(str::to_owned)
-        };
-        let mut certs = Vec::new();
-        for kd in idp.children_named(ns::METADATA, "KeyDescriptor") {
-            if !matches!(kd.attr("use"), None | Some("signing")) {
-                continue;
-            }
-            for ki in kd.children_named(ns::DSIG, "KeyInfo") {
-                for data in ki.children_named(ns::DSIG, "X509Data") {
-                    for c in data.children_named(ns::DSIG, "X509Certificate") {
-                        let cert = super::sp_metadata::decode_certificate(&c.text)
-                            .map_err(|e| e.to_string())?;
-                        certs.push((
-                            cert.to_der().map_err(|e| e.to_string())?,
-                            cert.public_key().map_err(|e| e.to_string())?,
-                        ));
-                    }
-                }
-            }
-        }
-        if certs.is_empty() {
-            return Err("no signing certificate".into());
-        }
-        Ok(Self {
-            entity_id,
-            sso_url: redirect("SingleSignOnService")
-                .ok_or("no HTTP-Redirect SingleSignOnService")?,
-            slo_url: redirect("SingleLogoutService"),
-            certs,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::inbound;
+    use crate::inbound;
 
     #[test]
     fn lists_both_certificates_and_endpoints() {
-        let (_, cert) = crate::keys::generate(2048, 1, "a").unwrap();
-        let (_, next) = crate::keys::generate(2048, 1, "b").unwrap();
+        let (_, cert) = crate::certificate::self_signed(2048, 1, "a").unwrap();
+        let (_, next) = crate::certificate::self_signed(2048, 1, "b").unwrap();
         let xml = IdpMetadata {
             entity_id: "https://idp.example/saml/metadata",
             cert: &cert,
@@ -195,12 +123,5 @@ mod tests {
         assert_eq!(sso.attr("Location"), Some("https://idp.example/saml/sso"));
         assert!(xml.len() < 2 * 1024 * 1024);
         assert!(!xml.contains("PRIVATE"));
-        let read = IdpDescriptor::from_metadata(xml.as_bytes()).unwrap();
-        assert_eq!(read.sso_url, "https://idp.example/saml/sso");
-        assert_eq!(
-            read.slo_url.as_deref(),
-            Some("https://idp.example/saml/slo")
-        );
-        assert_eq!(read.certs.len(), 2);
     }
 }

@@ -9,9 +9,11 @@
 //! - [`idp_metadata`]: the metadata we publish.
 //! - [`logout`]: single logout (LogoutRequest in, LogoutResponse out).
 //! - [`response`] and [`signer`]: the signed Response, written directly in canonical form.
+//! - [`certificate`]: the RSA floor and self-signed certificates.
 
 pub mod authn_request;
 pub mod canonical;
+pub mod certificate;
 pub mod idp_metadata;
 pub mod inbound;
 pub mod logout;
@@ -21,4 +23,3 @@ pub mod response;
 pub mod signer;
 pub mod sp_metadata;
 pub mod xml_time;
-pub mod xmldsig;
