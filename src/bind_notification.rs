@@ -1,11 +1,12 @@
-//! Huawei's bind-result notification (spec §5): a browser-delivered form with `bindRequest`
-//! (Base64 of a JSON body), `SigAlg` and `Signature`, signed with the site's SP key. Pure: no
-//! HTTP, no store.
+//! Huawei's bind-result notification (docs/protocol.md §Bind-result): a browser-delivered form with
+//! `bindRequest` (Base64 of a JSON body), `SigAlg` and `Signature`, signed with the site's SP
+//! key. Pure: no HTTP, no store.
 //!
-//! What exactly Huawei signs is undocumented (Q-2). We verify over the `bindRequest` value as
-//! received (its Base64 text) first, the most natural reading of "verify against the bindRequest
-//! parameter value", and over the decoded JSON bytes second; either is accepted, and which one
-//! matched is reported so the log pins it down on the first real notification.
+//! What exactly Huawei signs is undocumented (docs/protocol.md Q2). We verify over the
+//! `bindRequest` value as received (its Base64 text) first, the most natural reading of "verify
+//! against the bindRequest parameter value", and over the decoded JSON bytes second; either is
+//! accepted, and which one matched is reported so the log pins it down on the first real
+//! notification.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -243,7 +244,7 @@ mod tests {
     use openssl::hash::MessageDigest;
     use openssl::sign::Signer;
 
-    /// Huawei's published example (spec §5.4), case restored.
+    /// Huawei's published example (docs/protocol.md §Bind-result), case restored.
     const EXAMPLE: &str = "eyJkb21haW5OYW1lIjoieW9uZ3poaSIsImRvbWFpbklkIjoieW9uZ3poaWlkIiwieFVzZXJJZCI6Inlvbmd6aGl4IiwiYmluZEFjdGlvbiI6MX0=";
 
     fn signed(key: &PKey<openssl::pkey::Private>, data: &[u8]) -> String {

@@ -20,7 +20,7 @@ use saml::sp_metadata::ServiceProvider;
 
 /// The China-site SP metadata shipped in `metadata/`, used by the embedded default.
 pub const HUAWEI_CN_SP_METADATA: &[u8] = include_bytes!("../metadata/huawei-cn-sp-metadata.xml");
-/// Huawei's China-site login URL (spec §3.1).
+/// Huawei's China-site login URL (docs/protocol.md §Login-link).
 pub const HUAWEI_CN_LOGIN_URL: &str = "https://auth.huaweicloud.com/authui/saml/login";
 
 /// A configuration problem, naming the key.
@@ -347,10 +347,10 @@ pub struct Lifetimes {
     /// Parked AuthnRequest waiting for the partner login.
     pub pending_request: Duration,
     /// How long after the bridge sent a browser to Huawei an AuthnRequest in that session is
-    /// answered without asking the customer (A23).
+    /// answered without asking the customer (docs/security.md A23).
     pub jump_window: Duration,
     /// How long after an assertion Huawei's bind-result notification may change the mapping
-    /// of that session's user (A15).
+    /// of that session's user (docs/security.md A15).
     pub bind_window: Duration,
     /// Most AuthnRequests parked at once; beyond it a request that would be parked gets 503
     /// and nothing is stored (bounded state under a flood of valid requests).
@@ -372,9 +372,9 @@ pub struct Site {
     pub default_service: Url,
     /// Hosts a `service` target may point to.
     pub allowed_service_hosts: Vec<String>,
-    /// Partner page for Huawei's "order paid" return link (spec §8).
+    /// Partner page for Huawei's "order paid" return link (docs/protocol.md §Return-links).
     pub payment_success_url: Option<Url>,
-    /// Partner page for Huawei's "top up" return link (spec §8).
+    /// Partner page for Huawei's "top up" return link (docs/protocol.md §Return-links).
     pub recharge_url: Option<Url>,
     /// Query parameters passed through on return redirects; all others are dropped.
     pub return_params: Vec<String>,
@@ -413,7 +413,8 @@ pub struct Settings {
     pub key_prefix: String,
     /// Lifetimes.
     pub lifetimes: Lifetimes,
-    /// Ask a customer without a mapping to confirm who they are before the first jump (A16).
+    /// Ask a customer without a mapping to confirm who they are before the first jump
+    /// (docs/security.md A16).
     pub first_login_confirmation: bool,
     /// Request limits.
     pub limits: Limits,
@@ -645,7 +646,7 @@ fn from_file(
     }
     let public_url = public.as_str().trim_end_matches('/').to_owned();
 
-    // Keys (A12).
+    // Keys (docs/security.md A12).
     let resolve = |p: &Path| {
         if p.is_absolute() {
             p.to_path_buf()

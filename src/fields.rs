@@ -1,4 +1,4 @@
-//! Partner-supplied fields, checked against Huawei's rules (spec §4 attribute table, §10.1) once,
+//! Partner-supplied fields, checked against Huawei's rules (docs/protocol.md §Attributes) once,
 //! at the edge, and carried as checked types afterwards.
 
 use icu_normalizer::ComposingNormalizerBorrowed;
@@ -30,9 +30,10 @@ fn is_control(c: char) -> bool {
 }
 
 /// The partner platform's user id (`xUserId` = `xAccountId`): 1 to 128 characters (Huawei's
-/// `xaccount_id` limit, §10.1) of any script, but never one that can look like another id (A21):
-/// no white space at either end, no control (Cc) or format (Cf) characters (bidi overrides,
-/// zero-width joiners, soft hyphens), and in Unicode NFC, so `é` typed two ways is one id.
+/// `xaccount_id` limit, docs/protocol.md §Attributes) of any script, but never one that can look
+/// like another id (docs/security.md A21): no white space at either end, no control (Cc) or format
+/// (Cf) characters (bidi overrides, zero-width joiners, soft hyphens), and in Unicode NFC, so `é`
+/// typed two ways is one id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct XUserId(String);
@@ -68,9 +69,9 @@ impl XUserId {
     }
 }
 
-/// Refuses text that renders like other text (A21): white space at either end, control and
-/// format characters anywhere, and text not in NFC. Used for identifiers and for names shown
-/// to people on confirmation pages.
+/// Refuses text that renders like other text (docs/security.md A21): white space at either end,
+/// control and format characters anywhere, and text not in NFC. Used for identifiers and for
+/// names shown to people on confirmation pages.
 fn check_unambiguous(field: &'static str, s: &str) -> Result<(), FieldError> {
     let white = CodePointSetData::new::<WhiteSpace>();
     let edge = |c: Option<char>| c.is_some_and(|c| white.contains(c));
@@ -110,8 +111,8 @@ pub fn display_name(s: &str) -> Result<String, FieldError> {
     Ok(s.to_owned())
 }
 
-/// E-mail as Huawei checks it (spec §4): at most 64 characters, a dot-atom local part and a
-/// hostname of LDH labels.
+/// E-mail as Huawei checks it (docs/protocol.md §Attributes): at most 64 characters, a dot-atom
+/// local part and a hostname of LDH labels.
 pub fn email(s: &str) -> Result<String, FieldError> {
     const RULE: &str = "must be an e-mail address of at most 64 characters (name@example.com)";
     let Some((local, domain)) = s.rsplit_once('@') else {
@@ -134,9 +135,10 @@ pub fn email(s: &str) -> Result<String, FieldError> {
     Ok(s.to_owned())
 }
 
-/// Mobile number as `country code-number` (spec §4 "国家码-手机号码"; Huawei's own checker uses
-/// `0086-13812345678`). Huawei has not said whether `86-…` is accepted too, so both a 1–4
-/// digit country code and a leading `00` form pass; at most 32 characters (§10.1).
+/// Mobile number as `country code-number` (docs/protocol.md §Attributes "国家码-手机号码"; Huawei's
+/// own checker uses `0086-13812345678`). Huawei has not said whether `86-…` is accepted too
+/// (docs/protocol.md Q6), so both a 1–4 digit country code and a leading `00` form pass; at most
+/// 32 characters.
 pub fn mobile(s: &str) -> Result<String, FieldError> {
     const RULE: &str = "must be country code, '-', number, digits only (e.g. 0086-13812345678), at most 32 characters";
     let Some((cc, number)) = s.split_once('-') else {
@@ -150,8 +152,8 @@ pub fn mobile(s: &str) -> Result<String, FieldError> {
 }
 
 /// The `name` attribute becomes the proposed Huawei account name, so it follows the account-name
-/// rules (spec §10.1): 5–32 characters of `[A-Za-z0-9_-]`, not starting with a digit, not starting
-/// with `op_` or `shadow_`.
+/// rules (docs/protocol.md §Attributes): 5–32 characters of `[A-Za-z0-9_-]`, not starting with a
+/// digit, not starting with `op_` or `shadow_`.
 pub fn account_name(field: &'static str, s: &str) -> Result<String, FieldError> {
     const RULE: &str = "must be 5-32 characters of letters, digits, '_' or '-', not starting with a digit, 'op_' or 'shadow_'";
     let ok = (5..=32).contains(&s.len())
@@ -169,7 +171,7 @@ pub fn account_name(field: &'static str, s: &str) -> Result<String, FieldError> 
 
 /// A `service` target: an absolute https URL on one of the site's allowed hosts, without
 /// credentials, on the default port. Returns the URL as the parser serialized it, so what we
-/// checked is exactly what we send (A9).
+/// checked is exactly what we send (docs/security.md A9).
 pub fn service_url(s: &str, allowed_hosts: &[String]) -> Result<Url, FieldError> {
     const RULE: &str = "must be an https URL on one of the site's allowed service hosts";
     if s.len() > 2048
@@ -195,7 +197,8 @@ pub fn service_url(s: &str, allowed_hosts: &[String]) -> Result<Url, FieldError>
     Ok(url)
 }
 
-/// Huawei account id (`domain_id`, spec §10): 1–64 characters of letters, digits, `-`, `_`.
+/// Huawei account id (`domain_id`, docs/protocol.md §Attributes): 1–64 characters of letters,
+/// digits, `-`, `_`.
 pub fn domain_id(s: &str) -> Result<String, FieldError> {
     let ok = (1..=64).contains(&s.len())
         && s.bytes()

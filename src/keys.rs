@@ -1,5 +1,6 @@
 //! Our signing key and certificates: generation (`sso-bridge keygen`), loading and the start-up
-//! checks of security.md A12 (RSA ≥ 2048, key matches certificate, not expired, key file private).
+//! checks of docs/security.md A12 (RSA ≥ 2048, key matches certificate, not expired, key file
+//! private).
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
@@ -205,8 +206,8 @@ pub fn check_validity(cert: &X509, path: &Path) -> Result<i32, KeyError> {
     Ok(now.diff(cert.not_after())?.days)
 }
 
-/// True when the key file can be read by group or others (A12; a warning, not an error, since
-/// some secret stores mount files 0640 for a group the service runs in).
+/// True when the key file can be read by group or others (docs/security.md A12; a warning, not an
+/// error, since some secret stores mount files 0640 for a group the service runs in).
 #[cfg(unix)]
 pub fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;

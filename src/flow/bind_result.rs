@@ -1,5 +1,6 @@
-//! Huawei's bind-result notification (spec §5), delivered by the customer's browser as a
-//! cross-site form POST, and the rule that ties it to this bridge (A15).
+//! Huawei's bind-result notification (docs/protocol.md §Bind-result), delivered by the customer's
+//! browser as a cross-site form POST, and the rule that ties it to this bridge
+//! (docs/security.md A15).
 //!
 //! Huawei signs only `{domainName, domainId, xUserId, bindAction}` with one key for all partners;
 //! nothing in it names this partner, the browser or a time, and it passes through end users'

@@ -23,7 +23,7 @@ pub enum LogoutOutcome {
         ended: usize,
     },
     /// A plain GET while a session is live: ask the customer first, with this anti-CSRF token
-    /// (A20: a link or image elsewhere must not be able to log anyone out).
+    /// (docs/security.md A20: a link or image elsewhere must not be able to log anyone out).
     Confirm {
         /// Token for the confirmation form.
         csrf: String,
@@ -38,9 +38,9 @@ impl Bridge {
     /// AuthnRequest, ends the sessions it names, each only if the session is of the request's
     /// site and carries the request's NameID, found by `SessionIndex` (or, without one, the
     /// browser's session), and is answered with a signed LogoutResponse whose status says
-    /// whether anything matched (A24). Without SAML parameters: a live session is ended only
-    /// after the customer confirms ([`Bridge::logout_confirmed`]); without one, straight to the
-    /// partner's post-logout page.
+    /// whether anything matched (docs/security.md A24). Without SAML parameters: a live session is
+    /// ended only after the customer confirms ([`Bridge::logout_confirmed`]); without one,
+    /// straight to the partner's post-logout page.
     pub async fn logout(
         &self,
         raw_query: &str,

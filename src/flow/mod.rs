@@ -54,13 +54,13 @@ pub enum FlowError {
     #[error("anti-CSRF token does not match the session")]
     BadCsrf,
     /// Huawei's bind-result notification verified but is not tied to a jump of this browser's
-    /// session (A15); it was recorded as an `unconfirmed` event.
+    /// session (docs/security.md A15); it was recorded as an `unconfirmed` event.
     #[error("bind-result notification not confirmed: {0}")]
     BindUnconfirmed(&'static str),
     /// Huawei's AuthnRequest failed a check.
     #[error(transparent)]
     Request(#[from] RequestError),
-    /// The AuthnRequest ID was seen before (A10).
+    /// The AuthnRequest ID was seen before (docs/security.md A10).
     #[error("AuthnRequest ID was already used")]
     Replayed,
     /// `IsPassive` was requested but there is no session to answer from.

@@ -1,6 +1,6 @@
 //! The SSO flow: login tickets, `/sso/start`, Huawei's AuthnRequest, and the customer's
 //! confirmation (`POST /sso/confirm`) that stands between a session and an assertion whenever
-//! the bridge cannot be sure the customer asked for it (A16, A23).
+//! the bridge cannot be sure the customer asked for it (docs/security.md A16, A23).
 
 use std::sync::Arc;
 
@@ -105,7 +105,8 @@ pub enum SsoOutcome {
         location: String,
     },
     /// The session is not one the bridge just sent to Huawei, or its customer has not
-    /// confirmed: the request is parked and the customer confirms first (A16, A23).
+    /// confirmed: the request is parked and the customer confirms first
+    /// (docs/security.md A16, A23).
     Confirm(Confirmation),
 }
 
@@ -113,9 +114,9 @@ pub enum SsoOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmReason {
     /// First jump of a partner user without a mapping: Huawei will offer to create or link an
-    /// account (A16).
+    /// account (docs/security.md A16).
     FirstLogin,
-    /// Huawei asked for a sign-in that this bridge did not just start (A23).
+    /// Huawei asked for a sign-in that this bridge did not just start (docs/security.md A23).
     NotStartedHere,
 }
 
@@ -209,7 +210,7 @@ impl Bridge {
         self.clock.now()
     }
 
-    /// Creates a single-use login ticket for a partner user (issue step 1).
+    /// Creates a single-use login ticket for a partner user (docs/protocol.md §Flow step 1).
     /// Creates a single-use login ticket; `issued_by` is the API key's id, recorded with it.
     pub async fn create_ticket(
         &self,
@@ -296,9 +297,9 @@ impl Bridge {
         }
     }
 
-    /// Redeems a ticket: opens a fresh session (A13), then sends the browser to Huawei, answers
-    /// the parked request the ticket resumes, or, for a partner user without a mapping, asks the
-    /// customer to confirm who they are first (A16).
+    /// Redeems a ticket: opens a fresh session (docs/security.md A13), then sends the browser to
+    /// Huawei, answers the parked request the ticket resumes, or, for a partner user without a
+    /// mapping, asks the customer to confirm who they are first (docs/security.md A16).
     pub async fn start(
         &self,
         ticket: &str,
@@ -482,7 +483,7 @@ impl Bridge {
         huawei_login_location(site, first_login, service)
     }
 
-    /// Handles Huawei's AuthnRequest (issue steps 3 and 4).
+    /// Handles Huawei's AuthnRequest (docs/protocol.md §Flow steps 3 and 4).
     pub async fn sso(
         &self,
         raw_query: &str,
@@ -507,9 +508,10 @@ impl Bridge {
             })
             .await?;
         // Last check, the only one that writes, in one store round trip with the session read:
-        // the ID is single-use across processes (A10), with a TTL covering every instant at which
-        // the same request could still pass the freshness check. A passive request without a
-        // session records nothing. ForceAuthn asks for a new login: the session is not used.
+        // the ID is single-use across processes (docs/security.md A10), with a TTL covering every
+        // instant at which the same request could still pass the freshness check. A passive
+        // request without a session records nothing. ForceAuthn asks for a new login: the
+        // session is not used.
         let cookie = session_cookie.filter(|c| random::is_token_shaped(c));
         let digest = cookie
             .filter(|_| !verified.request.force_authn)
@@ -652,7 +654,8 @@ fn confirmation(
     }
 }
 
-/// Huawei's login link (spec §3.1), every value encoded like `encodeURIComponent`.
+/// Huawei's login link (docs/protocol.md §Login-link), every value encoded like
+/// `encodeURIComponent`.
 pub fn huawei_login_location(site: &Site, first_login: bool, service: &str) -> String {
     append_query(
         site.login_url.as_str(),

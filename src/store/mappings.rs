@@ -39,7 +39,7 @@ impl MappingSource {
 pub struct MappingFields {
     /// Huawei account id (`domain_id` = `customer_id`).
     pub domain_id: String,
-    /// Huawei account name; needed later for token exchange (spec §10.2).
+    /// Huawei account name; needed later for token exchange (docs/protocol.md §Mapping).
     pub domain_name: Option<String>,
     /// Huawei IAM user id.
     pub user_id: Option<String>,
@@ -131,7 +131,8 @@ pub enum EventKind {
     /// A removed mapping.
     Unbound,
     /// A verified bind-result notification that changed nothing because it was not tied to a
-    /// jump this bridge made for that user in that browser (A15); `reason` says why.
+    /// jump this bridge made for that user in that browser (docs/security.md A15); `reason` says
+    /// why.
     Unconfirmed,
 }
 
@@ -187,7 +188,7 @@ pub struct Event {
     pub reason: Option<String>,
 }
 
-/// Why a verified notification was not applied (A15).
+/// Why a verified notification was not applied (docs/security.md A15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnconfirmedReason {
     /// The browser carried no live bridge session.

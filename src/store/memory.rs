@@ -352,7 +352,7 @@ impl MemoryStore {
             maps.record_bind_jump(digest, site, lifetimes, now);
         }
         // Prune the user's index to live sessions, add this one, and end the oldest beyond the
-        // cap (A13: bounded per-user state; see MAX_SESSIONS_PER_USER).
+        // cap (docs/security.md A13: bounded per-user state; see MAX_SESSIONS_PER_USER).
         let mut index = maps.user_sessions.remove(user).unwrap_or_default();
         index.retain(|(_, d)| maps.live(Kind::Session, d, now).is_some());
         index.push((now + lifetimes.absolute, digest.to_owned()));

@@ -70,7 +70,7 @@ pub struct SsoRules<'a> {
     pub now: i64,
     /// Session idle timeout, restarted by an accepted request.
     pub idle: Duration,
-    /// How long after a jump a request is answered without asking (A23).
+    /// How long after a jump a request is answered without asking (docs/security.md A23).
     pub jump_window: Duration,
     /// How long a pending bind jump stays valid.
     pub bind_window: Duration,
@@ -191,7 +191,8 @@ impl Store {
         backend!(self, b => b.set(Kind::Ticket, digest, &value, ttl).await)
     }
 
-    /// Removes and returns a ticket in one atomic step, so it can be used once only (A10).
+    /// Removes and returns a ticket in one atomic step, so it can be used once only
+    /// (docs/security.md A10).
     pub async fn take_ticket(&self, digest: &str) -> Result<Option<Ticket>, StoreError> {
         decode(backend!(self, b => b.take(Kind::Ticket, digest).await)?)
     }
@@ -215,8 +216,9 @@ impl Store {
         backend!(self, b => b.session_put(digest, &value, session, &user, lifetimes, jump).await)
     }
 
-    /// Replaces a live session's content (the customer confirmed, A16) and restarts its idle
-    /// timer; with `bind_jump`, records the pending bind jump of the assertion now answered.
+    /// Replaces a live session's content (the customer confirmed, docs/security.md A16) and
+    /// restarts its idle timer; with `bind_jump`, records the pending bind jump of the assertion
+    /// now answered.
     /// False when the session is gone.
     pub async fn update_session(
         &self,
@@ -292,8 +294,9 @@ impl Store {
 
     /// Huawei's AuthnRequest in one step (one Redis round trip): reads the session named by
     /// `session_digest`, keeps it only when it is live and of the request's site, records the
-    /// request ID as used (A10), restarts the session's idle timer, and, when the session may
-    /// answer without asking, records the pending bind jump of the assertion about to be issued.
+    /// request ID as used (docs/security.md A10), restarts the session's idle timer, and, when the
+    /// session may answer without asking, records the pending bind jump of the assertion about to
+    /// be issued.
     /// A passive request without a session records nothing.
     pub async fn sso_lookup(
         &self,
@@ -312,8 +315,9 @@ impl Store {
         })
     }
 
-    /// Records a LogoutRequest ID; true on its first use (A10). LogoutRequest IDs have their own
-    /// namespace (A24): a LogoutRequest can never use up an AuthnRequest ID or the reverse.
+    /// Records a LogoutRequest ID; true on its first use (docs/security.md A10). LogoutRequest IDs
+    /// have their own namespace (docs/security.md A24): a LogoutRequest can never use up an
+    /// AuthnRequest ID or the reverse.
     pub async fn first_use_of_logout_request_id(
         &self,
         sp_entity_id: &str,
@@ -324,8 +328,9 @@ impl Store {
         backend!(self, b => b.set_if_absent(Kind::LogoutRequestId, &key, b"1", ttl).await)
     }
 
-    /// Appends an `unconfirmed` event for a verified notification that changed nothing (A15),
-    /// once per `dedupe` key within `dedupe_ttl`. True when the event was appended.
+    /// Appends an `unconfirmed` event for a verified notification that changed nothing
+    /// (docs/security.md A15), once per `dedupe` key within `dedupe_ttl`. True when the event was
+    /// appended.
     pub async fn record_unconfirmed(
         &self,
         event: &Unconfirmed<'_>,
@@ -394,8 +399,8 @@ impl Store {
 
     /// Creates or replaces a mapping atomically with its reverse index and an event; a
     /// domain_id held by another user is a conflict and changes nothing. With `jump` (the digest
-    /// of the session whose pending bind jump authorises a notification, A15), the jump is
-    /// consumed in the same atomic step, and without a live jump nothing changes.
+    /// of the session whose pending bind jump authorises a notification, docs/security.md A15), the
+    /// jump is consumed in the same atomic step, and without a live jump nothing changes.
     pub async fn bind_mapping(
         &self,
         change: &Change<'_>,

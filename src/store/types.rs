@@ -61,7 +61,8 @@ pub struct Session {
     #[serde(rename = "i")]
     pub session_index: String,
     /// The transient NameID of every assertion of this session (saml-core §8.3.8 lets a
-    /// transient identifier live for the session): single logout must name it (A24).
+    /// transient identifier live for the session): single logout must name it
+    /// (docs/security.md A24).
     #[serde(rename = "t")]
     pub name_id: String,
     /// Unix time of login (ticket redemption): the assertions' `AuthnInstant`.
@@ -72,11 +73,11 @@ pub struct Session {
     pub absolute_expires_at: i64,
     /// Unix time the bridge last sent this browser to Huawei for the session's site (or answered
     /// after the customer confirmed). An AuthnRequest is answered without asking only shortly
-    /// after it (A23).
+    /// after it (docs/security.md A23).
     #[serde(rename = "j", default, skip_serializing_if = "Option::is_none")]
     pub jumped_at: Option<i64>,
-    /// The customer has not yet confirmed who they are signing in as (first login, A16): the
-    /// session yields no assertion until they do.
+    /// The customer has not yet confirmed who they are signing in as (first login,
+    /// docs/security.md A16): the session yields no assertion until they do.
     #[serde(rename = "k", default, skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_confirmation: bool,
     /// Digest of the parked AuthnRequest to answer once the customer confirms.
@@ -105,7 +106,7 @@ pub struct PendingRequest {
 }
 
 /// A verified bind-result notification, parked by the POST for its same-site GET step (the POST
-/// must not depend on the session cookie, the GET reads it and decides, A15).
+/// must not depend on the session cookie, the GET reads it and decides, docs/security.md A15).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Continuation {
     /// Site of the notification.
@@ -130,9 +131,10 @@ impl Session {
     }
 
     /// True when an AuthnRequest may be answered from this session without asking the customer:
-    /// they confirmed who they are (A16) and the bridge sent this browser to Huawei for this site
-    /// at most `jump_window` seconds ago (A23). `lua/sso_lookup.lua` applies the same rule inside
-    /// Redis; the contract tests run it on both backends.
+    /// they confirmed who they are (docs/security.md A16) and the bridge sent this browser to
+    /// Huawei for this site at most `jump_window` seconds ago (docs/security.md A23).
+    /// `lua/sso_lookup.lua` applies the same rule inside Redis; the contract tests run it on both
+    /// backends.
     pub fn answers_silently(&self, now: i64, jump_window: i64) -> bool {
         !self.awaiting_confirmation && self.jumped_at.is_some_and(|j| now - j <= jump_window)
     }

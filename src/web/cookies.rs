@@ -1,6 +1,6 @@
-//! The session cookie (A13): HttpOnly, SameSite=Lax (Huawei's redirect to `/saml/sso` is a
-//! top-level GET, which Lax allows), Secure outside dev mode, and then with the `__Host-` prefix
-//! so no subdomain can set or shadow it.
+//! The session cookie (docs/security.md A13): HttpOnly, SameSite=Lax (Huawei's redirect to
+//! `/saml/sso` is a top-level GET, which Lax allows), Secure outside dev mode, and then with the
+//! `__Host-` prefix so no subdomain can set or shadow it.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 

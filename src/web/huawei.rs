@@ -1,5 +1,5 @@
 //! Routes Huawei sends browsers to: the bind-result notification (a cross-site form POST, then a
-//! same-site GET step), the return links (spec §8) and single logout.
+//! same-site GET step), the return links (docs/protocol.md §Return-links) and single logout.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -110,7 +110,7 @@ pub async fn return_link(
 }
 
 /// `GET /saml/slo`: single logout. A signed LogoutRequest is answered at once; a plain GET with
-/// a live session shows a confirmation page (A20).
+/// a live session shows a confirmation page (docs/security.md A20).
 pub async fn slo(
     State(bridge): State<AppState>,
     Extension(request_id): Extension<RequestId>,

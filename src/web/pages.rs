@@ -186,9 +186,9 @@ fn hidden_inputs(fields: &[(&str, &str)]) -> String {
     inputs
 }
 
-/// The sign-in confirmation page (A16, A23): who is signing in, what happens next, and two
-/// buttons that POST to `/sso/confirm` with the session's anti-CSRF token. No script: the
-/// customer must press a button, which a link elsewhere cannot do for them.
+/// The sign-in confirmation page (docs/security.md A16, A23): who is signing in, what happens next,
+/// and two buttons that POST to `/sso/confirm` with the session's anti-CSRF token. No script:
+/// the customer must press a button, which a link elsewhere cannot do for them.
 pub fn confirm_signin(lang: Lang, c: &Confirmation, partner_name: &str) -> String {
     let title = lang.pick("确认登录华为云", "Confirm sign-in to Huawei Cloud");
     let (lead, next) = match c.reason {
@@ -258,7 +258,8 @@ pub fn confirm_signin(lang: Lang, c: &Confirmation, partner_name: &str) -> Strin
     layout(lang, title, &body, false)
 }
 
-/// The logout confirmation page (A20): a plain GET of `/saml/slo` ends nothing by itself.
+/// The logout confirmation page (docs/security.md A20): a plain GET of `/saml/slo` ends nothing by
+/// itself.
 pub fn confirm_logout(lang: Lang, csrf: &str, back: &str) -> String {
     let title = lang.pick("退出登录", "Sign out");
     let body = format!(

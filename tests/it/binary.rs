@@ -73,7 +73,8 @@ fn serves_metadata_and_tickets_over_tcp() {
         &addr,
         &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     );
-    // A first login: the customer is asked to confirm who they are (A16), with the session set.
+    // A first login: the customer is asked to confirm who they are (docs/security.md A16), with the
+    // session set.
     assert!(start.starts_with("HTTP/1.1 200"), "{start}");
     assert!(start.contains("action=\"/sso/confirm\""), "{start}");
     assert!(

@@ -150,8 +150,9 @@ async fn bind_with_session_goes_to_service(b: Backend) {
 both_backends!(bind_with_session_goes_to_service);
 
 async fn notifications_not_tied_to_a_jump_change_nothing(b: Backend) {
-    // A15: each way a verified notification can arrive without this bridge's jump for that user
-    // in that browser. Each leaves the mapping alone and records one `unconfirmed` event.
+    // docs/security.md A15: each way a verified notification can arrive without this bridge's jump
+    // for that user in that browser. Each leaves the mapping alone and records one `unconfirmed`
+    // event.
     let env = TestEnv::new(b).await;
     let mut expected = Vec::new();
 
@@ -614,8 +615,8 @@ both_backends!(conflicts_and_unbinds);
 
 #[tokio::test]
 async fn huawei_published_example_is_accepted() {
-    // The only published example (spec §5.4); bindAction 1 = unbind of a mapping that does not
-    // exist here, so it is a no-op success.
+    // The only published example (docs/protocol.md §Bind-result); bindAction 1 = unbind of a
+    // mapping that does not exist here, so it is a no-op success.
     let env = TestEnv::new(Backend::Memory).await;
     let example = "eyJkb21haW5OYW1lIjoieW9uZ3poaSIsImRvbWFpbklkIjoieW9uZ3poaWlkIiwieFVzZXJJZCI6Inlvbmd6aGl4IiwiYmluZEFjdGlvbiI6MX0=";
     let mut s = Signer::new(MessageDigest::sha256(), &env.sp.key).unwrap();

@@ -291,7 +291,8 @@ async fn customer_journey_in_chromium() {
     assert!(b.text().await.contains("Welcome"));
     b.shot("02-partner-home").await;
 
-    // First jump: the bridge shows who is signing in and waits for the customer's click (A16).
+    // First jump: the bridge shows who is signing in and waits for the customer's click
+    // (docs/security.md A16).
     b.click("#open-console").await;
     b.wait_for("#confirm-continue").await;
     let confirm = b.text().await;
@@ -387,9 +388,9 @@ async fn expired_ticket_and_tampered_assertion_in_chromium() {
     );
     b.shot("01-expired-ticket").await;
 
-    // A16: someone sends the customer a ticket link for their own partner account. The bridge
-    // shows whose account it is; "This is not me" ends that session, so Huawei's login URL that
-    // the sender sends next gets no assertion either.
+    // docs/security.md A16: someone sends the customer a ticket link for their own partner account.
+    // The bridge shows whose account it is; "This is not me" ends that session, so Huawei's login
+    // URL that the sender sends next gets no assertion either.
     let res = http_client::request(
         "POST",
         &format!("{bridge}/api/v1/login-tickets"),

@@ -130,8 +130,9 @@ async fn logout_request_ends_the_session_and_answers(b: Backend) {
 both_backends!(logout_request_ends_the_session_and_answers);
 
 async fn logout_matches_name_id_session_index_and_site(b: Backend) {
-    // A24: a LogoutRequest ends a session only when its NameID, SessionIndex and issuing site all
-    // belong to that session; otherwise nothing ends and the LogoutResponse says so.
+    // docs/security.md A24: a LogoutRequest ends a session only when its NameID, SessionIndex and
+    // issuing site all belong to that session; otherwise nothing ends and the LogoutResponse says
+    // so.
     let (env, sp2) = TestEnv::two_sites(b).await;
     let victim = session_with_index(&env, "victim").await;
     let other = session_with_index(&env, "other").await;
@@ -333,7 +334,7 @@ both_backends!(bad_logout_requests_end_nothing);
 async fn plain_logout_goes_to_the_partner(b: Backend) {
     let env = TestEnv::new(b).await;
     let cookie = env.login(json!({"x_user_id": "u1"})).await;
-    // A20: a plain GET (a link or an image on any site) ends nothing; it asks.
+    // docs/security.md A20: a plain GET (a link or an image on any site) ends nothing; it asks.
     let page = env.get("/saml/slo", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("action=\"/saml/slo\""));

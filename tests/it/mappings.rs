@@ -596,9 +596,9 @@ async fn every_api_endpoint_needs_the_key_and_errors_are_json() {
 }
 
 async fn every_valid_id_is_reachable(b: Backend) {
-    // A25: no fixed route may shadow a user id. `import` (once the import route), ids that look
-    // like path syntax, and ids of any script are written by the import and by PUT, then read,
-    // replaced and deleted through their own mapping URL.
+    // docs/security.md A25: no fixed route may shadow a user id. `import` (once the import route),
+    // ids that look like path syntax, and ids of any script are written by the import and by PUT,
+    // then read, replaced and deleted through their own mapping URL.
     let env = TestEnv::new(b).await;
     let ids = [
         "import",

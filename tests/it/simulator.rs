@@ -198,8 +198,8 @@ async fn first_login_binds_second_goes_straight_in_logout_ends_it() {
     let (_, home) = ua.click(&page, "login-demo-1001").await;
     assert!(home.contains("Welcome"), "{home}");
 
-    // First jump: the bridge asks the customer to confirm who they are (A16), then the
-    // simulator asks to create or link an account.
+    // First jump: the bridge asks the customer to confirm who they are (docs/security.md A16), then
+    // the simulator asks to create or link an account.
     let (status, confirm) = ua.click(&home, "open-console").await;
     assert_eq!(status, 200, "{}: {confirm}", ua.last_url);
     assert!(

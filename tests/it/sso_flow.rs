@@ -41,7 +41,8 @@ async fn login_then_sso(b: Backend) {
                        "service": "https://activity.sp.test/free?x=1&y='a%20b'"}))
         .await;
     let page = env.get(&start, None).await;
-    // A first login asks the customer to confirm who they are (A16); the session is set now.
+    // A first login asks the customer to confirm who they are (docs/security.md A16); the session
+    // is set now.
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
         page.body.contains("action=\"/sso/confirm\""),
@@ -167,7 +168,7 @@ async fn login_then_sso(b: Backend) {
     );
 
     // A second assertion in the same session carries the session's transient NameID (single
-    // logout must name it, A24), in a new Assertion.
+    // logout must name it, docs/security.md A24), in a new Assertion.
     let res2 = env.fresh_sso(Some(&cookie)).await;
     let (xml2, relay2) = res2.saml_post();
     assert_eq!(relay2, None);

@@ -1,6 +1,7 @@
-//! One rejection test for every check of issue step 3, in both backends. Each shows the status
-//! and code, that no cookie was set and nothing in the store changed, and that the untampered
-//! request with the same ID is still accepted afterwards (so the rejection consumed nothing).
+//! One rejection test for every check of docs/protocol.md §Checks, in both backends. Each shows the
+//! status and code, that no cookie was set and nothing in the store changed, and that the
+//! untampered request with the same ID is still accepted afterwards (so the rejection consumed
+//! nothing).
 
 use axum::http::StatusCode;
 use openssl::hash::MessageDigest;

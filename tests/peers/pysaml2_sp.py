@@ -66,7 +66,7 @@ def _emit(obj, code):
 
 
 def _relax_subject_locality_address():
-    """Huawei Cloud's partner-SSO spec (requirement R4 in sso-bridge) requires
+    """Huawei Cloud's partner-SSO spec (sso-bridge docs/protocol.md R4) requires
     AuthnStatement/SubjectLocality/@Address to be the SP entityID, i.e. a URL
     such as "https://auth.huaweicloud.com/". SAML core says Address is an IP
     address and stock pysaml2 enforces that in saml2.saml.SubjectLocality.verify
@@ -92,7 +92,7 @@ def _relax_subject_locality_address():
             if valid_ipv4(self.address) or valid_ipv6(self.address):
                 pass
             elif _is_absolute_http_url(self.address):
-                pass  # Huawei R4: Address carries the SP entityID (a URL)
+                pass  # docs/protocol.md R4: Address carries the SP entityID (a URL)
             else:
                 raise ShouldValueError("Not an IPv4 or IPv6 address (nor an SP entityID URL)")
         elif self.dns_name:

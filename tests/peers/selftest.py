@@ -5,7 +5,7 @@ Run via tests/peers/selftest.sh (uses the venv from scripts/setup-peers.sh).
 It drives the peer CLI as a black box (subprocess), exactly like the Rust
 integration tests do, against:
   * a Response produced by pysaml2's own IdP (saml2.server.Server), and
-  * hand-written Responses shaped like sso-bridge's (Huawei R4 shape), signed
+  * hand-written Responses shaped like sso-bridge's (docs/protocol.md R4 shape), signed
     with the xmlsec1 CLI, plus a set of negative variants that must be
     rejected.
 """

@@ -134,6 +134,7 @@ pub fn validate(saml_response: &str, expected: &Expected<'_>) -> (Vec<Check>, Op
     (c.checks, all.then(|| login(&root)).flatten())
 }
 
+// Each check label names the rule it checks: docs/protocol.md R1–R14.
 fn run(c: &mut Checker, xml: &[u8], root: &Element, e: &Expected<'_>) -> bool {
     if !c.check(
         "root element is samlp:Response",

@@ -1,5 +1,5 @@
-//! A stand-in for Huawei Cloud IAM (the SP) that plays its part exactly as the spec describes:
-//! login link → signed AuthnRequest (HTTP-Redirect) → strict ACS → on a first login, the
+//! A stand-in for Huawei Cloud IAM (the SP) that plays its part exactly as docs/protocol.md
+//! describes: login link → signed AuthnRequest (HTTP-Redirect) → strict ACS → on a first login, the
 //! create-or-bind choice and the signed bind-result notification through the browser → a page
 //! standing for the console → signed LogoutRequest. It has its own generated key, never Huawei's.
 //!
@@ -230,7 +230,7 @@ async fn metadata(State(sim): State<Arc<Simulator>>) -> Response {
     }
 }
 
-/// Query of the login link (spec §3.1).
+/// Query of the login link (docs/protocol.md §Login-link).
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     #[serde(rename = "xAccountType")]

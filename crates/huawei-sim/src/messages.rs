@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use saml::canonical::{close, empty_element, open, text_element};
 use saml::{ns, xml_time};
 
-/// Paths of the simulated IAM endpoints (Huawei's own paths, spec §7.2).
+/// Paths of the simulated IAM endpoints (Huawei's own paths, docs/protocol.md §SP-metadata).
 pub const ACS_PATH: &str = "/authui/saml/SAMLAssertionConsumer";
 /// SLO request endpoint.
 pub const SLO_PATH: &str = "/authui/saml/LogoutServiceHTTPRedirect";
@@ -85,7 +85,7 @@ pub fn sp_metadata(
     Ok(out)
 }
 
-/// An AuthnRequest shaped like Huawei's sample (spec §3.2).
+/// An AuthnRequest shaped like Huawei's sample (docs/protocol.md §AuthnRequest).
 pub fn authn_request(
     id: &str,
     entity_id: &str,

@@ -1,7 +1,8 @@
 //! Verifying an enveloped XML-DSig signature the way a careful SP does: exactly one signature
 //! on the element it references, fixed algorithms (exclusive c14n, RSA-SHA256, SHA-256), unique
-//! IDs (no wrapping, A1), the key taken from metadata only (A7). Used by the Huawei simulator's
-//! ACS; our own output is checked by xmlsec1 and pysaml2 in the tests.
+//! IDs (no wrapping, docs/security.md A1), the key taken from metadata only
+//! (docs/security.md A7). Used by the Huawei simulator's ACS; our own output is checked by xmlsec1
+//! and pysaml2 in the tests.
 //!
 //! The canonicalizer implements exclusive XML canonicalization without comments
 //! (xml-exc-c14n §3) over the raw document, so it also handles documents that are not already in

@@ -1,6 +1,7 @@
 //! Receiving Huawei's AuthnRequest over the HTTP-Redirect binding: decode, check, in the fixed
-//! order of issue step 3. Everything here is pure; the replay check (the one step that needs the
-//! shared store) is left to the caller and must run last, so a rejected request changes nothing.
+//! order of docs/protocol.md §Checks. Everything here is pure; the replay check (the one step that
+//! needs the shared store) is left to the caller and must run last, so a rejected request changes
+//! nothing.
 
 use time::{Duration, OffsetDateTime};
 
@@ -44,7 +45,8 @@ pub enum RequestError {
     /// A LogoutRequest's `NotOnOrAfter` has passed (saml-core §3.7.1).
     #[error("LogoutRequest NotOnOrAfter has passed")]
     Expired,
-    /// The requested ACS is not in the SP metadata (A8), or both URL and index were given.
+    /// The requested ACS is not in the SP metadata (docs/security.md A8), or both URL and index
+    /// were given.
     #[error("request names an AssertionConsumerService that is not in the SP metadata")]
     UnlistedAcs,
     /// `ProtocolBinding` is not HTTP-POST.
@@ -135,7 +137,7 @@ fn from_element(root: &Element) -> Result<AuthnRequest, RequestError> {
         .attr("IssueInstant")
         .and_then(xml_time::parse)
         .ok_or(RequestError::NotAuthnRequest("IssueInstant"))?;
-    // saml-core §3.2.1 + profiles §4.1.4.1: exactly one Issuer in the assertion namespace.
+    // saml-core §3.2.1 + saml-profiles §4.1.4.1: exactly one Issuer in the assertion namespace.
     let mut issuers = root.children_named(ns::ASSERTION, "Issuer");
     let issuer = match (issuers.next(), issuers.next()) {
         (Some(one), None) => one,
@@ -202,7 +204,8 @@ pub struct VerifiedRequest {
     pub request: AuthnRequest,
     /// The SP's entityID (equal to the Issuer).
     pub sp_entity_id: String,
-    /// The ACS we will POST to: from the SP metadata, never from the request alone (A8).
+    /// The ACS we will POST to: from the SP metadata, never from the request alone
+    /// (docs/security.md A8).
     pub acs_url: String,
     /// RelayState to echo, when present.
     pub relay_state: Option<String>,
@@ -256,9 +259,9 @@ pub(crate) fn signed_message<'a, S: AsRef<ServiceProvider>>(
     })
 }
 
-/// Runs every check of issue step 3 except the replay check and returns where to answer: the
-/// signature first (with the keys of every SP in `sps`), then the message, whose Issuer must be
-/// an SP whose key signed it. `sso_url` is our SSO endpoint.
+/// Runs every check of docs/protocol.md §Checks except the replay check and returns where to
+/// answer: the signature first (with the keys of every SP in `sps`), then the message, whose
+/// Issuer must be an SP whose key signed it. `sso_url` is our SSO endpoint.
 pub fn verify_redirect<'a, S: AsRef<ServiceProvider>>(
     raw_query: &str,
     sps: &'a [S],

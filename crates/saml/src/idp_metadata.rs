@@ -1,5 +1,6 @@
-//! The IdP metadata the partner uploads to Huawei's Partner Center (spec §6): entityID, signing
-//! certificate(s), SSO and SLO endpoints (HTTP-Redirect) and the transient NameID format.
+//! The IdP metadata the partner uploads to Huawei's Partner Center
+//! (docs/protocol.md §IdP-metadata): entityID, signing certificate(s), SSO and SLO endpoints
+//! (HTTP-Redirect) and the transient NameID format.
 //! It holds nothing secret and stays far below Huawei's 2 MB limit.
 
 use base64::Engine as _;
@@ -15,7 +16,7 @@ pub struct IdpMetadata<'a> {
     pub entity_id: &'a str,
     /// Current signing certificate.
     pub cert: &'a X509,
-    /// Next certificate during a rollover, published before it is used (A12).
+    /// Next certificate during a rollover, published before it is used (docs/security.md A12).
     pub next_cert: Option<&'a X509>,
     /// `<public URL>/saml/sso`.
     pub sso_url: &'a str,

@@ -1,11 +1,12 @@
 //! A strict reader for XML that arrives from outside (AuthnRequests, LogoutRequests, SP metadata).
 //!
-//! One parser makes every decision about an inbound document (security.md A2), and it refuses
-//! instead of repairing:
+//! One parser makes every decision about an inbound document (docs/security.md A2), and it
+//! refuses instead of repairing:
 //! - UTF-8 only; an XML declaration may name no other encoding and no version but 1.0;
 //! - no DOCTYPE, no entity references beyond the five predefined ones and character references
-//!   (A4: nothing to expand);
-//! - no comments or processing instructions (nothing to hide between two halves of a value, A3);
+//!   (docs/security.md A4: nothing to expand);
+//! - no comments or processing instructions (nothing to hide between two halves of a value,
+//!   docs/security.md A3);
 //! - every prefix must be declared; one root element; bounded depth and element count.
 //!
 //! The result is a small owned tree with namespace-resolved names, so later checks compare
@@ -39,13 +40,14 @@ pub enum XmlError {
     /// An XML declaration names another encoding or version.
     #[error("XML declaration names an unsupported encoding or version")]
     BadDeclaration,
-    /// A DOCTYPE (A4).
+    /// A DOCTYPE (docs/security.md A4).
     #[error("document has a DOCTYPE")]
     Doctype,
-    /// An entity reference that is neither predefined nor a character reference (A4).
+    /// An entity reference that is neither predefined nor a character reference
+    /// (docs/security.md A4).
     #[error("document references an entity")]
     Entity,
-    /// A comment or processing instruction (A3).
+    /// A comment or processing instruction (docs/security.md A3).
     #[error("document has a comment or processing instruction")]
     CommentOrPi,
     /// A prefix without a namespace declaration.

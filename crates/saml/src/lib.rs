@@ -4,7 +4,7 @@
 //!   octets, base64 + bounded raw inflate).
 //! - [`inbound`]: a strict reader for XML that arrives from outside (no DOCTYPE, no entities, no
 //!   comments, UTF-8 only, namespace-checked).
-//! - [`authn_request`]: the AuthnRequest and the checks of issue step 3.
+//! - [`authn_request`]: the AuthnRequest and the checks of docs/protocol.md §Checks.
 //! - [`sp_metadata`]: Huawei's SP metadata.
 //! - [`idp_metadata`]: the metadata we publish.
 //! - [`logout`]: single logout (LogoutRequest in, LogoutResponse out).

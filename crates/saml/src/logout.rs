@@ -1,4 +1,4 @@
-//! Single logout (saml-core §3.7, bindings §3.4): Huawei's LogoutRequest over HTTP-Redirect,
+//! Single logout (saml-core §3.7, saml-bindings §3.4): Huawei's LogoutRequest over HTTP-Redirect,
 //! verified like the AuthnRequest (signature over the received octets), and our LogoutResponse.
 
 use time::OffsetDateTime;

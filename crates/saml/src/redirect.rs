@@ -1,8 +1,9 @@
 //! The SAML 2.0 HTTP-Redirect binding (saml-bindings §3.4) as a receiver sees it.
 //!
 //! The signature covers `SAMLRequest=…&RelayState=…&SigAlg=…` with the values exactly as they
-//! appear in the received query (§3.4.4.1). We therefore cut those octets out of the raw query and
-//! never re-encode: Huawei may escape `/` as `%2f` where we would write `%2F` (security.md A11).
+//! appear in the received query (saml-bindings §3.4.4.1). We therefore cut those octets out of
+//! the raw query and never re-encode: Huawei may escape `/` as `%2f` where we would write `%2F`
+//! (docs/security.md A11).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -15,9 +16,10 @@ use std::io::Read as _;
 
 use super::ns;
 
-/// Longest query string accepted (A5). A Huawei request with an RSA-4096 signature is under 2 KB.
+/// Longest query string accepted (docs/security.md A5). A Huawei request with an RSA-4096 signature
+/// is under 2 KB.
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
-/// Largest inflated message accepted (A5); Huawei's AuthnRequest is under 1 KB.
+/// Largest inflated message accepted (docs/security.md A5); Huawei's AuthnRequest is under 1 KB.
 pub const MAX_INFLATED_BYTES: usize = 64 * 1024;
 /// Longest RelayState accepted (saml-bindings §3.4.3: at most 80 bytes).
 pub const MAX_RELAY_STATE_BYTES: usize = 80;
@@ -49,7 +51,7 @@ pub enum RedirectError {
     /// A SAML parameter is missing.
     #[error("query has no {0} parameter")]
     Missing(&'static str),
-    /// A SAML parameter appears more than once (A11).
+    /// A SAML parameter appears more than once (docs/security.md A11).
     #[error("query repeats the {0} parameter")]
     Duplicate(&'static str),
     /// A value is not valid percent-encoding, UTF-8 or base64.
@@ -58,13 +60,13 @@ pub enum RedirectError {
     /// The message does not inflate as raw DEFLATE.
     #[error("message does not inflate as raw DEFLATE")]
     BadDeflate,
-    /// The message inflates past [`MAX_INFLATED_BYTES`] (A5).
+    /// The message inflates past [`MAX_INFLATED_BYTES`] (docs/security.md A5).
     #[error("message inflates past {MAX_INFLATED_BYTES} bytes")]
     TooLarge,
-    /// `SigAlg` is not on the allow-list (A6).
+    /// `SigAlg` is not on the allow-list (docs/security.md A6).
     #[error("signature algorithm not allowed")]
     AlgorithmNotAllowed,
-    /// No trusted key verifies the signature (A7).
+    /// No trusted key verifies the signature (docs/security.md A7).
     #[error("signature does not verify with any trusted key")]
     BadSignature,
     /// RelayState longer than 80 bytes.
@@ -72,9 +74,10 @@ pub enum RedirectError {
     RelayStateTooLong,
 }
 
-/// A signature algorithm on the allow-list (A6). `SigAlg` is compared as an exact,
+/// A signature algorithm on the allow-list (docs/security.md A6). `SigAlg` is compared as an exact,
 /// case-sensitive string: XML-DSig algorithm identifiers are URIs whose fragment is
-/// case-sensitive, and Huawei's upper-case rendering in its docs is CSS, not data (spec §0).
+/// case-sensitive, and Huawei's upper-case rendering in its docs is CSS, not data
+/// (docs/protocol.md §Conventions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigAlg {
     /// RSA PKCS#1 v1.5 with SHA-256 (Huawei's default).
@@ -148,7 +151,7 @@ struct RawParam<'q> {
     value: &'q str,
 }
 
-/// Splits a raw query string into the SAML parameters (issue step 3, first two checks).
+/// Splits a raw query string into the SAML parameters (docs/protocol.md §Checks 1–2).
 ///
 /// Exactly one each of the message parameter, `SigAlg` and `Signature`, at most one
 /// `RelayState`. Other parameters are ignored: they are not signed and never read.
@@ -201,7 +204,8 @@ pub fn split_query(raw: &str, kind: MessageKind) -> Result<SignedQuery, Redirect
 }
 
 impl SignedQuery {
-    /// Base64-decodes and raw-inflates the message, stopping at [`MAX_INFLATED_BYTES`] (A5).
+    /// Base64-decodes and raw-inflates the message, stopping at [`MAX_INFLATED_BYTES`]
+    /// (docs/security.md A5).
     pub fn inflate(&self) -> Result<Vec<u8>, RedirectError> {
         let deflated = STANDARD
             .decode(&self.message_b64)
@@ -211,7 +215,7 @@ impl SignedQuery {
 
     /// Checks the algorithm against the allow-list and the signature over the received octets
     /// with any of `keys` (the issuer's signing keys from its metadata; never a key carried in
-    /// the message, A7).
+    /// the message, docs/security.md A7).
     pub fn verify(&self, keys: &[PKey<Public>]) -> Result<SigAlg, RedirectError> {
         let alg = SigAlg::from_uri(&self.sig_alg)?;
         if self.signature.is_empty()
@@ -300,7 +304,7 @@ pub fn encode_signed_query(
 }
 
 /// Percent-encodes like JavaScript's `encodeURIComponent` (leaves `A-Z a-z 0-9 - _ . ! ~ * ' ( )`),
-/// which Huawei asks for on the `service` parameter (spec §3.1).
+/// which Huawei asks for on the `service` parameter (docs/protocol.md §Login-link).
 pub fn uri_component(s: &str) -> String {
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
     const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC

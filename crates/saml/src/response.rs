@@ -1,4 +1,4 @@
-//! The Response we send to Huawei (spec §4, rules R1–R14), written directly in exclusive
+//! The Response we send to Huawei (docs/protocol.md R1–R14), written directly in exclusive
 //! canonical form and signed by [`XmlSigner`].
 
 use time::{Duration, OffsetDateTime};
@@ -8,11 +8,11 @@ use super::ns;
 use super::signer::{SignableElement, XmlSigner};
 use super::xml_time;
 
-/// The six attributes Huawei reads (spec §4 attribute table). Empty optional values are sent as
-/// empty `AttributeValue`s, as in Huawei's sample.
+/// The six attributes Huawei reads (docs/protocol.md §Attributes). Empty optional values are sent
+/// as empty `AttributeValue`s, as in Huawei's sample.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HuaweiAttributes {
-    /// Partner-platform user id; sent as both `xUserId` and `xAccountId` (R11).
+    /// Partner-platform user id; sent as both `xUserId` and `xAccountId` (docs/protocol.md R11).
     pub x_user_id: String,
     /// `bpId` from configuration.
     pub bp_id: String,
@@ -28,13 +28,13 @@ pub struct HuaweiAttributes {
 /// reproducible in tests.
 #[derive(Debug, Clone)]
 pub struct ResponseParams<'a> {
-    /// Our entityID (R3).
+    /// Our entityID (docs/protocol.md R3).
     pub idp_entity_id: &'a str,
-    /// The SP's entityID: Audience, NameQualifier, SubjectLocality (R4).
+    /// The SP's entityID: Audience, NameQualifier, SubjectLocality (docs/protocol.md R4).
     pub sp_entity_id: &'a str,
-    /// The ACS from the SP metadata: Destination and Recipient (R1, R5).
+    /// The ACS from the SP metadata: Destination and Recipient (docs/protocol.md R1, R5).
     pub acs_url: &'a str,
-    /// The AuthnRequest ID (R2).
+    /// The AuthnRequest ID (docs/protocol.md R2).
     pub in_response_to: &'a str,
     /// Issue time.
     pub now: OffsetDateTime,
@@ -42,19 +42,20 @@ pub struct ResponseParams<'a> {
     pub authn_instant: OffsetDateTime,
     /// How far before `now` the assertion is already valid (clock skew).
     pub not_before_skew: Duration,
-    /// How long after `now` the assertion stays valid (R12).
+    /// How long after `now` the assertion stays valid (docs/protocol.md R12).
     pub lifetime: Duration,
     /// Response `ID`.
     pub response_id: &'a str,
     /// Assertion `ID`.
     pub assertion_id: &'a str,
-    /// Transient NameID value, new for each assertion (R6).
+    /// Transient NameID value, new for each assertion (docs/protocol.md R6).
     pub name_id: &'a str,
     /// SessionIndex identifying our IdP session (for single logout).
     pub session_index: &'a str,
     /// The attributes.
     pub attributes: &'a HuaweiAttributes,
-    /// Also sign the Response element (off by default; Huawei's sample signs only the Assertion, R9).
+    /// Also sign the Response element (off by default; Huawei's sample signs only the Assertion,
+    /// docs/protocol.md R9).
     pub sign_response: bool,
 }
 
@@ -118,7 +119,7 @@ pub fn build(
     Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"))
 }
 
-/// The Assertion with its enveloped signature after the Issuer (R7).
+/// The Assertion with its enveloped signature after the Issuer (docs/protocol.md R7).
 fn signed_assertion(
     signer: &XmlSigner,
     p: &ResponseParams<'_>,
@@ -131,7 +132,8 @@ fn signed_assertion(
     open(
         &mut head,
         "saml2:Assertion",
-        // xsd is declared here and kept by InclusiveNamespaces PrefixList="xsd" (R10).
+        // xsd is declared here and kept by InclusiveNamespaces PrefixList="xsd"
+        // (docs/protocol.md R10).
         &[("saml2", ns::ASSERTION), ("xsd", ns::XSD)],
         &[
             ("", "ID", p.assertion_id),
@@ -235,7 +237,8 @@ fn signed_assertion(
     })
 }
 
-/// One attribute as Huawei's sample has it: Name = FriendlyName, uri NameFormat, xsd:string (R10).
+/// One attribute as Huawei's sample has it: Name = FriendlyName, uri NameFormat, xsd:string
+/// (docs/protocol.md R10).
 fn push_attribute(out: &mut String, name: &str, value: &str) {
     open(
         out,

@@ -1,7 +1,7 @@
 //! The one module that signs XML. It holds the RSA key parsed once at start-up and produces
 //! enveloped XML-DSig signatures over elements we wrote in canonical form (see
 //! [`super::canonical`]), so signing is one SHA-256 over the element, one over SignedInfo and
-//! one RSA operation: no second XML pass, no per-call key import (measurements.md).
+//! one RSA operation: no second XML pass, no per-call key import (docs/security.md §samael).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -29,7 +29,7 @@ impl std::fmt::Debug for XmlSigner {
 }
 
 /// A canonical element split where the signature goes: right after its Issuer (saml-core §5.4.1
-/// and Huawei rule R7).
+/// and docs/protocol.md R7).
 pub struct SignableElement<'a> {
     /// The element's `ID`, referenced as `#ID`.
     pub id: &'a str,
@@ -57,7 +57,7 @@ impl XmlSigner {
     }
 
     /// Returns `head + <ds:Signature…> + tail`: an enveloped signature with exclusive c14n
-    /// (InclusiveNamespaces `xsd`, Huawei R10), RSA-SHA256 and a SHA-256 digest.
+    /// (InclusiveNamespaces `xsd`, docs/protocol.md R10), RSA-SHA256 and a SHA-256 digest.
     ///
     /// `head + tail` must already be the exclusive canonical form of the element without its
     /// signature, which is exactly what the enveloped-signature transform leaves for a verifier.

@@ -1,8 +1,8 @@
-//! Huawei's SP metadata (spec §7): who may send us AuthnRequests, where responses go, and which
-//! keys sign Huawei's messages.
+//! Huawei's SP metadata (docs/protocol.md §SP-metadata): who may send us AuthnRequests, where
+//! responses go, and which keys sign Huawei's messages.
 //!
-//! Unlike samael's helper (measurements.md) we keep every ACS and every signing certificate, and a
-//! `KeyDescriptor` without `use` counts as signing (saml-metadata §2.4.1.1).
+//! Unlike samael's helper (docs/security.md §samael) we keep every ACS and every signing
+//! certificate, and a `KeyDescriptor` without `use` counts as signing (saml-metadata §2.4.1.1).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -36,7 +36,7 @@ pub enum SpMetadataError {
         "SP metadata has no signing certificate (KeyDescriptor use=\"signing\" or without use)"
     )]
     NoSigningKey,
-    /// A signing key is not RSA or smaller than 2048 bits (A12).
+    /// A signing key is not RSA or smaller than 2048 bits (docs/security.md A12).
     #[error("SP metadata has a signing key that is not RSA of at least 2048 bits ({0} bits)")]
     WeakKey(u32),
     /// A certificate could not be decoded.
@@ -45,7 +45,7 @@ pub enum SpMetadataError {
     /// No HTTP-POST ACS.
     #[error("SP metadata has no AssertionConsumerService with the HTTP-POST binding")]
     NoAcs,
-    /// An endpoint URL is not absolute https (A8).
+    /// An endpoint URL is not absolute https (docs/security.md A8).
     #[error("SP metadata endpoint {0:?} is not an https URL (only dev mode allows http)")]
     InsecureEndpoint(String),
     /// An index is not a number.
@@ -116,7 +116,8 @@ impl AsRef<ServiceProvider> for ServiceProvider {
 }
 
 impl ServiceProvider {
-    /// Parses SP metadata. Outside dev mode every ACS and SLO location must be https (A8).
+    /// Parses SP metadata. Outside dev mode every ACS and SLO location must be https
+    /// (docs/security.md A8).
     pub fn from_metadata(xml: &[u8], allow_http: bool) -> Result<Self, SpMetadataError> {
         if xml.len() > MAX_METADATA_BYTES {
             return Err(SpMetadataError::TooLarge);
@@ -146,7 +147,7 @@ impl ServiceProvider {
             .map(|c| c.public_key())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SpMetadataError::BadCertificate(e.to_string()))?;
-        // A12: never trust a signing key weaker than RSA-2048.
+        // docs/security.md A12: never trust a signing key weaker than RSA-2048.
         if let Some(weak) = signing_keys
             .iter()
             .find(|k| k.rsa().is_err() || k.bits() < crate::certificate::MIN_RSA_BITS)

@@ -20,7 +20,7 @@ pub fn format(t: OffsetDateTime) -> String {
 }
 
 /// Parses an `xs:dateTime` with an explicit zone (`Z` or `±hh:mm`). SAML requires UTC
-/// (core §1.3.3), and a time without a zone is ambiguous, so it is refused.
+/// (saml-core §1.3.3), and a time without a zone is ambiguous, so it is refused.
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
