@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 self=scripts/check-citations.sh
 mapfile -t files < <(
     git ls-files --cached --others --exclude-standard -- \
-        src tests bench fuzz scripts deploy openapi .ci docs README.md |
+        src crates tests bench fuzz scripts deploy openapi .ci docs README.md ARCHITECTURE.md |
         grep -vE '\.(png|lock)$|package-lock\.json$|^tests/fixtures/|^fuzz/corpus/' |
         grep -vxF "$self" |
         while read -r f; do [[ -f $f ]] && printf '%s\n' "$f"; done
