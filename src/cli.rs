@@ -1,15 +1,9 @@
-//! Command-line interface: `serve` (default), `keygen`, `metadata`, `check`, `hash-api-key`.
-//! Parsing is deliberately small (a handful of flags), so no argument-parsing dependency.
+//! Command-line parsing: `serve` (default), `keygen`, `metadata`, `check`, `urls`,
+//! `hash-api-key`, `demo`, `simulate`. Parsing is deliberately small (a handful of flags), so no
+//! argument-parsing dependency; what each command does lives in [`crate::app`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use crate::clock::{Clock, SystemClock};
-use crate::config::{Backend, Settings};
-use crate::flow::Bridge;
-use crate::store::{MemoryPolicy, Store, memory::MemoryStore, redis::RedisStore};
-use crate::{keys, random};
 
 /// Usage text.
 pub const USAGE: &str = "\
@@ -79,22 +73,7 @@ pub enum Command {
         ticket_ttl: Option<u32>,
     },
     /// Run the simulator.
-    Simulate {
-        /// Listen address.
-        listen: String,
-        /// Public URL (default `http://<listen>`).
-        public_url: Option<String>,
-        /// IdP metadata file or http URL.
-        idp_metadata: String,
-        /// The partner's xAccountType.
-        x_account_type: String,
-        /// The partner's bind-result URL.
-        bind_result_url: String,
-        /// Return link targets.
-        payment_success_url: Option<String>,
-        /// Return link targets.
-        recharge_url: Option<String>,
-    },
+    Simulate(SimulateArgs),
     /// Hash an API key.
     HashApiKey {
         /// Generate a new key instead of reading one.
@@ -199,7 +178,7 @@ pub fn parse(args: &[String], env_config: Option<String>) -> Result<Command, Str
                 "--payment-success-url",
                 "--recharge-url",
             ])?;
-            Ok(Command::Simulate {
+            Ok(Command::Simulate(SimulateArgs {
                 listen: get("--listen").unwrap_or_else(|| "127.0.0.1:8082".into()),
                 public_url: get("--public-url"),
                 idp_metadata: get("--idp-metadata")
@@ -210,7 +189,7 @@ pub fn parse(args: &[String], env_config: Option<String>) -> Result<Command, Str
                     .ok_or("simulate: --bind-result-url is required")?,
                 payment_success_url: get("--payment-success-url"),
                 recharge_url: get("--recharge-url"),
-            })
+            }))
         }
         "hash-api-key" => known(&["--generate"]).map(|()| Command::HashApiKey {
             generate: flags.iter().any(|(n, _)| n == "--generate"),
@@ -220,158 +199,31 @@ pub fn parse(args: &[String], env_config: Option<String>) -> Result<Command, Str
     }
 }
 
+/// What `simulate` runs: one simulated Huawei IAM for one partner platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulateArgs {
+    /// Listen address.
+    pub listen: String,
+    /// Public URL (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// IdP metadata file or http URL.
+    pub idp_metadata: String,
+    /// The partner's xAccountType.
+    pub x_account_type: String,
+    /// The partner's bind-result URL.
+    pub bind_result_url: String,
+    /// Return link target for a paid order, if any.
+    pub payment_success_url: Option<String>,
+    /// Return link target for a top-up, if any.
+    pub recharge_url: Option<String>,
+}
+
 /// Default listen address of the embedded default.
 pub fn embedded_listen() -> Result<SocketAddr, String> {
     std::env::var("SSO_BRIDGE_LISTEN")
         .unwrap_or_else(|_| "127.0.0.1:8080".into())
         .parse()
         .map_err(|e| format!("SSO_BRIDGE_LISTEN: {e}"))
-}
-
-/// Loads settings from a file with process environment overrides.
-pub fn load(config: &std::path::Path) -> Result<Settings, String> {
-    Settings::load(config, &|k| std::env::var(k).ok()).map_err(|e| e.to_string())
-}
-
-/// Builds the store named by the settings.
-pub fn store(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Store, String> {
-    Ok(match &settings.backend {
-        Backend::Memory => Store::Memory(
-            MemoryStore::new(clock).with_event_log_max_len(settings.event_log_max_len),
-        ),
-        Backend::Redis(url) => Store::Redis(
-            RedisStore::connect(url, &settings.key_prefix)
-                .map_err(|e| format!("store.redis_url: {e}"))?
-                .with_event_log_max_len(settings.event_log_max_len),
-        ),
-    })
-}
-
-/// Builds a bridge with the system clock.
-pub fn bridge(settings: Settings) -> Result<Arc<Bridge>, String> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = store(&settings, Arc::clone(&clock))?;
-    Bridge::new(Arc::new(settings), store, clock)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
-}
-
-/// Start-up check of the store: refuses an evicting Redis, logs what it found otherwise.
-pub async fn check_store(bridge: &Bridge) -> Result<(), String> {
-    match bridge.store.check_memory_policy().await? {
-        MemoryPolicy::NotRedis => {}
-        MemoryPolicy::NoEviction { maxmemory: 0 } => tracing::warn!(
-            "Redis maxmemory-policy is noeviction but maxmemory is not set: size it for the mappings plus the bounded session state (README, Production)"
-        ),
-        MemoryPolicy::NoEviction { maxmemory } => {
-            tracing::info!(maxmemory, "Redis maxmemory-policy is noeviction")
-        }
-        MemoryPolicy::Unknown(why) => tracing::warn!(
-            cause = %why,
-            "could not read Redis maxmemory-policy; make sure it is noeviction (README, Production)"
-        ),
-    }
-    Ok(())
-}
-
-/// Runs `keygen`.
-pub fn keygen(
-    key: &std::path::Path,
-    cert: &std::path::Path,
-    days: u32,
-    bits: u32,
-    cn: &str,
-) -> Result<String, String> {
-    if bits < keys::MIN_RSA_BITS {
-        return Err(format!("--bits must be at least {}", keys::MIN_RSA_BITS));
-    }
-    let (k, c) = keys::generate(bits, days, cn).map_err(|e| e.to_string())?;
-    keys::write_new(key, cert, &k, &c).map_err(|e| e.to_string())?;
-    Ok(format!(
-        "wrote {} (RSA-{bits}, mode 0600) and {} (self-signed, SHA-256, {days} days)",
-        key.display(),
-        cert.display()
-    ))
-}
-
-/// Runs `hash-api-key`: returns the lines to print.
-pub fn hash_api_key(generate: bool, stdin: &mut dyn std::io::Read) -> Result<String, String> {
-    let key = if generate {
-        random::token().map_err(|e| e.to_string())?
-    } else {
-        let mut s = String::new();
-        stdin.read_to_string(&mut s).map_err(|e| e.to_string())?;
-        s.trim().to_owned()
-    };
-    if key.len() < 16 {
-        return Err("an API key must have at least 16 characters".into());
-    }
-    let hash = random::hex(&openssl::sha::sha256(key.as_bytes()));
-    Ok(if generate {
-        format!(
-            "api key (give to the partner platform): {key}\napi_key_sha256 (put in the config): {hash}"
-        )
-    } else {
-        hash
-    })
-}
-
-/// The values to enter in Huawei's Partner Center, per site (for `urls`).
-pub fn partner_center_urls(s: &Settings) -> String {
-    let mut out = format!(
-        "IdP metadata (upload the file; also served at):  {}\nSSO URL (in the metadata):                         {}\nSLO URL (in the metadata):                         {}\n",
-        s.metadata_url(),
-        s.sso_url(),
-        s.slo_url()
-    );
-    for site in &s.sites {
-        out.push_str(&format!(
-            "\nsite {} (xAccountType {})\n  通知结果绑定地址 / bind-result notification URL:  {}\n  订单支付成功跳转地址 / payment-success return URL: {}\n  订单充值跳转地址 / recharge return URL:           {}\n",
-            site.name,
-            site.x_account_type,
-            s.bind_result_url(&site.name),
-            s.return_url(&site.name, "payment-success"),
-            s.return_url(&site.name, "recharge"),
-        ));
-        if site.payment_success_url.is_none() || site.recharge_url.is_none() {
-            out.push_str("  (a return URL answers 404 until sites[].payment_success_url / recharge_url is configured)\n");
-        }
-    }
-    out
-}
-
-/// Describes what would be served (for `check`).
-pub fn describe(s: &Settings) -> String {
-    let mut out = format!(
-        "configuration OK\n  public URL      {}\n  listen          {}\n  dev mode        {}\n  entityID        {}\n  metadata URL    {}\n  SSO URL         {}\n  SLO URL         {}\n  store           {}\n  partner login   {}\n  API keys        {}\n",
-        s.public_url,
-        s.listen,
-        s.dev_mode,
-        s.idp.entity_id,
-        s.metadata_url(),
-        s.sso_url(),
-        s.slo_url(),
-        match &s.backend {
-            Backend::Memory => "memory".to_owned(),
-            Backend::Redis(_) => format!("redis (prefix {})", s.key_prefix),
-        },
-        s.partner_login_url,
-        s.api_key_hashes.len(),
-    );
-    for site in &s.sites {
-        out.push_str(&format!(
-            "  site {:<10} xAccountType={} SP={} ACS={} login={}\n",
-            site.name,
-            site.x_account_type,
-            site.sp.entity_id,
-            site.sp.default_acs().map_or("-", |a| a.location.as_str()),
-            site.login_url,
-        ));
-    }
-    for w in &s.warnings {
-        out.push_str(&format!("  warning: {w}\n"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -412,12 +264,5 @@ mod tests {
             parse(&args("hash-api-key --generate"), None),
             Ok(Command::HashApiKey { generate: true })
         );
-    }
-
-    #[test]
-    fn hashes_api_keys() {
-        let out = hash_api_key(false, &mut "0123456789abcdef\n".as_bytes()).unwrap();
-        assert_eq!(out.len(), 64);
-        assert!(hash_api_key(false, &mut "short".as_bytes()).is_err());
     }
 }

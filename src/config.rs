@@ -386,14 +386,18 @@ impl AsRef<ServiceProvider> for Site {
     }
 }
 
-/// The demo's fixed partner API key. It is published (README, demo banner), so only the demo
-/// accepts it: a configured bridge refuses its hash at load, and the API refuses the key itself
-/// unless [`Settings::accepts_demo_key`] is set.
-pub const DEMO_API_KEY: &str = "demo-partner-api-key-change-me";
+/// SHA-256 of the partner API key that release 0.1's demo used for every run and published in
+/// its README. Anyone may know that key, so it is refused wherever it appears: as a configured
+/// hash, as `SSO_BRIDGE_DEV_API_KEY`, and by the API. Only the digest is kept, so no build
+/// carries the key; today's demo makes a new key for each run.
+const RETIRED_DEMO_KEY_SHA256: [u8; 32] = [
+    0x28, 0xbf, 0x7f, 0x91, 0xdf, 0xdf, 0x28, 0xc2, 0xe7, 0xfb, 0xda, 0x7c, 0xba, 0xda, 0xdf, 0x35,
+    0x5a, 0x5e, 0xa5, 0x19, 0xf9, 0x77, 0xe9, 0x3d, 0x25, 0x1f, 0x81, 0x3f, 0x31, 0xa8, 0x20, 0x86,
+];
 
-/// True when `hash` is the SHA-256 of [`DEMO_API_KEY`].
-pub fn is_demo_key_hash(hash: &[u8; 32]) -> bool {
-    openssl::memcmp::eq(hash, &sha256(DEMO_API_KEY.as_bytes()))
+/// True when `hash` is the SHA-256 of the published 0.1 demo key.
+pub fn is_retired_demo_key_hash(hash: &[u8; 32]) -> bool {
+    openssl::memcmp::eq(hash, &RETIRED_DEMO_KEY_SHA256)
 }
 
 /// Validated settings.
@@ -428,8 +432,6 @@ pub struct Settings {
     pub event_log_max_len: u64,
     /// SHA-256 hashes of accepted partner API keys.
     pub api_key_hashes: Vec<[u8; 32]>,
-    /// Only the demo sets this: the API then accepts [`DEMO_API_KEY`].
-    pub accepts_demo_key: bool,
     /// Sites, the first is the default.
     pub sites: Vec<Site>,
     /// Non-fatal findings to log at start-up.
@@ -486,25 +488,15 @@ impl Settings {
     }
 
     /// The embedded default: dev mode on `listen`, in-memory store, a freshly generated key, the
-    /// China site with Huawei's shipped metadata, and the given API key (never the demo's).
+    /// China site with Huawei's shipped metadata, and the given API key (never 0.1's published
+    /// demo key).
     pub fn embedded(listen: SocketAddr, api_key: &str) -> Result<Self, ConfigError> {
-        if api_key == DEMO_API_KEY {
+        if is_retired_demo_key_hash(&sha256(api_key.as_bytes())) {
             return Err(err(
                 "SSO_BRIDGE_DEV_API_KEY",
                 "is the published demo key; choose a key of your own (at least 16 characters)",
             ));
         }
-        Self::embedded_with(listen, api_key)
-    }
-
-    /// The demo's settings: the embedded default with the published demo API key.
-    pub fn demo(listen: SocketAddr) -> Result<Self, ConfigError> {
-        let mut s = Self::embedded_with(listen, DEMO_API_KEY)?;
-        s.accepts_demo_key = true;
-        Ok(s)
-    }
-
-    fn embedded_with(listen: SocketAddr, api_key: &str) -> Result<Self, ConfigError> {
         let public_url = format!("http://{listen}");
         let (key, cert) =
             keys::generate(2048, 3650, "sso-bridge dev").map_err(|e| err("idp.key_file", e))?;
@@ -535,7 +527,6 @@ impl Settings {
             partner_logout_url: url(&format!("{public_url}/"), "partner.logout_url")?,
             event_log_max_len: default_event_log_max_len(),
             api_key_hashes: vec![sha256(api_key.as_bytes())],
-            accepts_demo_key: false,
             sites: vec![Site {
                 name: "cn".into(),
                 x_account_type: "sso-bridge-dev".into(),
@@ -802,7 +793,7 @@ fn from_file(
                 "must be 64 hex characters (`sso-bridge hash-api-key` prints one)",
             )
         })?;
-        if is_demo_key_hash(&hash) {
+        if is_retired_demo_key_hash(&hash) {
             return Err(err(
                 key,
                 "is the hash of the published demo key; generate a key of your own and put the output of `sso-bridge hash-api-key` here",
@@ -890,7 +881,6 @@ fn from_file(
         partner_logout_url,
         event_log_max_len: f.store.event_log_max_len,
         api_key_hashes,
-        accepts_demo_key: false,
         sites,
         warnings,
     })

@@ -21,10 +21,12 @@
 //! 4. With a session we answer with a signed assertion, auto-POSTed to Huawei's ACS; without one we
 //!    park the request and send the browser to the partner's login page with `resume=<state>`.
 
+pub mod app;
 pub mod bind_notification;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod fields;
 pub mod flow;

@@ -7,6 +7,9 @@
 //! (Huawei's bind-result POST arrives without the bridge's session cookie).
 
 pub mod partner;
+mod simulate;
+
+pub use simulate::simulate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +27,6 @@ use huawei_sim::IdpDescriptor;
 use huawei_sim::{self as simulator, PartnerLink, Simulator, SimulatorConfig};
 use saml::sp_metadata::ServiceProvider;
 
-pub use crate::config::DEMO_API_KEY;
 /// The demo partner's xAccountType.
 pub const DEMO_X_ACCOUNT_TYPE: &str = "demo-partner";
 
@@ -39,11 +41,25 @@ pub struct DemoPorts {
     pub simulator: u16,
 }
 
-/// Runs the demo until `shutdown`; calls `ready` with the three base URLs once listening.
+/// A running demo: the three base URLs and the partner API key of this run.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Demo partner platform (the page to open).
+    pub partner: String,
+    /// The bridge.
+    pub bridge: String,
+    /// The Huawei simulator.
+    pub simulator: String,
+    /// The partner API key, new for every run: no fixed demo key exists, so none can be copied
+    /// into a production configuration.
+    pub api_key: String,
+}
+
+/// Runs the demo until `shutdown`; calls `ready` once all three services listen.
 pub async fn run(
     ports: DemoPorts,
     ticket_ttl: Option<u32>,
-    ready: impl FnOnce(&str, &str, &str),
+    ready: impl FnOnce(&Running),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let bind = |port: u16| async move {
@@ -70,8 +86,10 @@ pub async fn run(
         },
         Arc::new(time::OffsetDateTime::now_utc),
     )?;
+    let api_key = crate::random::token().map_err(|e| e.to_string())?;
     let settings = demo_settings(
         bridge_addr,
+        &api_key,
         &sim.sp_metadata()?,
         &sim_url,
         &partner_url,
@@ -94,10 +112,15 @@ pub async fn run(
     });
     let partner = Arc::new(partner::PartnerDemo::new(
         bridge_url.clone(),
-        DEMO_API_KEY.into(),
+        api_key.clone(),
     ));
 
-    ready(&partner_url, &bridge_url, &sim_url);
+    ready(&Running {
+        partner: partner_url,
+        bridge: bridge_url,
+        simulator: sim_url,
+        api_key,
+    });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -128,13 +151,14 @@ pub async fn run(
 /// and the demo platform as the partner.
 fn demo_settings(
     bridge: SocketAddr,
+    api_key: &str,
     sim_metadata: &str,
     sim_url: &str,
     partner_url: &str,
     ticket_ttl: Option<u32>,
 ) -> Result<Settings, String> {
     let url = |s: String| Url::parse(&s).map_err(|e| e.to_string());
-    let mut settings = Settings::demo(bridge).map_err(|e| e.to_string())?;
+    let mut settings = Settings::embedded(bridge, api_key).map_err(|e| e.to_string())?;
     settings.partner_login_url = url(format!("{partner_url}/login"))?;
     settings.partner_landing_url = url(format!("{partner_url}/"))?;
     settings.partner_logout_url = url(format!("{partner_url}/"))?;

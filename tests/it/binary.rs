@@ -188,10 +188,10 @@ fn keygen_refuses_to_overwrite_and_check_describes() {
 }
 
 #[test]
-fn the_embedded_default_refuses_the_demo_key() {
+fn the_embedded_default_refuses_the_published_0_1_demo_key() {
     let out = Command::new(BIN)
         .arg("serve")
-        .env("SSO_BRIDGE_DEV_API_KEY", sso_bridge::config::DEMO_API_KEY)
+        .env("SSO_BRIDGE_DEV_API_KEY", "demo-partner-api-key-change-me")
         .env("SSO_BRIDGE_LISTEN", "127.0.0.1:0")
         .output()
         .unwrap();
@@ -266,4 +266,16 @@ fn serve_refuses_an_evicting_redis() {
             );
         }
     }
+}
+
+/// No fixed demo key exists any more: the binary does not carry the one 0.1 published (only its
+/// digest, to refuse it), so it cannot leak into a production configuration from here.
+#[test]
+fn the_binary_carries_no_demo_api_key() {
+    let binary = std::fs::read(BIN).unwrap();
+    let published = b"demo-partner-api-key-change-me";
+    assert!(
+        !binary.windows(published.len()).any(|w| w == published),
+        "the binary contains the published demo key"
+    );
 }

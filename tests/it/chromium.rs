@@ -51,8 +51,8 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
-/// The demo binary on free ports: (process, partner URL, bridge URL, simulator URL).
-fn start_demo() -> (Proc, String, String, String) {
+/// The demo binary on free ports: (process, partner URL, bridge URL, simulator URL, API key).
+fn start_demo() -> (Proc, String, String, String, String) {
     let ports = format!("{},{},{}", free_port(), free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_sso-bridge"))
         .args(["demo", "--ports", &ports, "--ticket-ttl", "5"])
@@ -63,8 +63,16 @@ fn start_demo() -> (Proc, String, String, String) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut partner, mut bridge, mut sim) = (String::new(), String::new(), String::new());
+    let mut api_key = String::new();
     while partner.is_empty() {
         let line = lines.next().expect("demo exited").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("partner API key") {
+            api_key = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -78,7 +86,8 @@ fn start_demo() -> (Proc, String, String, String) {
             _ => {}
         }
     }
-    (Proc(child), partner, bridge, sim)
+    assert!(!api_key.is_empty(), "the demo printed no API key");
+    (Proc(child), partner, bridge, sim, api_key)
 }
 
 /// A WebDriver session on headless Chromium.
@@ -262,8 +271,8 @@ impl Browser {
     }
 }
 
-async fn mapping(bridge: &str, user: &str) -> (u16, Value) {
-    let auth = format!("Bearer {}", sso_bridge::demo::DEMO_API_KEY);
+async fn mapping(bridge: &str, api_key: &str, user: &str) -> (u16, Value) {
+    let auth = format!("Bearer {api_key}");
     let res = http_client::request(
         "GET",
         &format!("{bridge}/api/v1/sites/cn/mappings/{user}"),
@@ -280,7 +289,7 @@ async fn mapping(bridge: &str, user: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_journey_in_chromium() {
-    let (_demo, partner, bridge, sim) = start_demo();
+    let (_demo, partner, bridge, sim, api_key) = start_demo();
     let b = Browser::start("journey", true).await;
 
     b.goto(&format!("{partner}/")).await;
@@ -323,7 +332,7 @@ async fn customer_journey_in_chromium() {
     );
     assert!(b.url().await.starts_with(&format!("{sim}/console")));
     b.shot("05-console-after-binding").await;
-    let (status, m) = mapping(&bridge, "demo-1001").await;
+    let (status, m) = mapping(&bridge, &api_key, "demo-1001").await;
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["source"], "bind_notification");
 
@@ -357,11 +366,11 @@ async fn customer_journey_in_chromium() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_ticket_and_tampered_assertion_in_chromium() {
-    let (_demo, partner, bridge, sim) = start_demo();
+    let (_demo, partner, bridge, sim, api_key) = start_demo();
 
     // An expired ticket shows the bridge's error page (the demo runs with 5-second tickets).
     let b = Browser::start("errors", true).await;
-    let auth = format!("Bearer {}", sso_bridge::demo::DEMO_API_KEY);
+    let auth = format!("Bearer {api_key}");
     let res = http_client::request(
         "POST",
         &format!("{bridge}/api/v1/login-tickets"),

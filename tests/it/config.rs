@@ -247,14 +247,16 @@ fn the_example_config_is_valid() {
     assert_eq!(s.sso_url(), "https://sso.partner.example.cn/saml/sso");
 }
 
+/// The fixed key release 0.1's demo used and published; the code keeps only its digest.
+const PUBLISHED_0_1_DEMO_KEY: &str = "demo-partner-api-key-change-me";
+
 #[test]
-fn the_published_demo_key_is_refused_outside_the_demo() {
-    use sso_bridge::config::DEMO_API_KEY;
+fn the_published_0_1_demo_key_is_refused_in_any_configuration() {
     // In a config file, as a hash.
     let (_dir, path) = setup();
     let text = std::fs::read_to_string(&path).unwrap();
     let ours = sso_bridge::random::hex(&openssl::sha::sha256(API_KEY.as_bytes()));
-    let demo = sso_bridge::random::hex(&openssl::sha::sha256(DEMO_API_KEY.as_bytes()));
+    let demo = sso_bridge::random::hex(&openssl::sha::sha256(PUBLISHED_0_1_DEMO_KEY.as_bytes()));
     std::fs::write(
         &path,
         text.replace(
@@ -268,43 +270,35 @@ fn the_published_demo_key_is_refused_outside_the_demo() {
     assert!(e.contains("demo key"), "{e}");
     // As the embedded default's key.
     let listen = "127.0.0.1:0".parse().unwrap();
-    let e = Settings::embedded(listen, DEMO_API_KEY)
+    let e = Settings::embedded(listen, PUBLISHED_0_1_DEMO_KEY)
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("SSO_BRIDGE_DEV_API_KEY:"), "{e}");
-    assert!(Settings::demo(listen).unwrap().accepts_demo_key);
-    assert!(
-        !Settings::embedded(listen, "a-key-of-our-own-000")
-            .unwrap()
-            .accepts_demo_key
-    );
+    assert!(Settings::embedded(listen, "a-key-of-our-own-000").is_ok());
 }
 
-/// Even a bridge whose key list somehow holds the demo key's hash (settings built in code)
-/// refuses the demo key unless it is the demo.
+/// Even a bridge whose key list somehow holds the 0.1 demo key's hash (settings built in code)
+/// refuses that key, while the other key on the same list works.
 #[tokio::test]
-async fn the_api_refuses_the_demo_key_unless_in_the_demo() {
-    use sso_bridge::config::DEMO_API_KEY;
+async fn the_api_refuses_the_published_0_1_demo_key_whatever_the_key_list_says() {
     let listen = "127.0.0.1:0".parse().unwrap();
     let mut settings = Settings::embedded(listen, "a-key-of-our-own-000").unwrap();
     settings
         .api_key_hashes
-        .push(openssl::sha::sha256(DEMO_API_KEY.as_bytes()));
-    for (accepts, expected) in [(false, 401), (true, 200)] {
-        settings.accepts_demo_key = accepts;
-        let clock = std::sync::Arc::new(sso_bridge::clock::FixedClock::new(
-            time::OffsetDateTime::now_utc(),
-        ));
-        let store = make_store(&settings, Backend::Memory, clock.clone());
-        let bridge = std::sync::Arc::new(
-            sso_bridge::flow::Bridge::new(std::sync::Arc::new(settings.clone()), store, clock)
-                .unwrap(),
-        );
-        let router = sso_bridge::web::router(bridge);
+        .push(openssl::sha::sha256(PUBLISHED_0_1_DEMO_KEY.as_bytes()));
+    let clock = std::sync::Arc::new(sso_bridge::clock::FixedClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let store = make_store(&settings, Backend::Memory, clock.clone());
+    let bridge = std::sync::Arc::new(
+        sso_bridge::flow::Bridge::new(std::sync::Arc::new(settings), store, clock).unwrap(),
+    );
+    let router = sso_bridge::web::router(bridge);
+    for (key, expected) in [(PUBLISHED_0_1_DEMO_KEY, 401), ("a-key-of-our-own-000", 200)] {
         let req = axum::http::Request::get("/api/v1/events")
-            .header("authorization", format!("Bearer {DEMO_API_KEY}"))
+            .header("authorization", format!("Bearer {key}"))
             .body(axum::body::Body::empty())
             .unwrap();
-        assert_eq!(call(&router, req).await.status.as_u16(), expected);
+        assert_eq!(call(&router, req).await.status.as_u16(), expected, "{key}");
     }
 }

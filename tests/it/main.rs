@@ -5,6 +5,7 @@ mod api;
 mod architecture;
 mod binary;
 mod bind_result;
+#[cfg(feature = "demo")]
 mod chromium;
 mod config;
 mod fuzz_corpus;
@@ -17,6 +18,7 @@ mod pysaml2;
 mod redis_ops;
 mod schemathesis;
 mod server;
+#[cfg(feature = "demo")]
 mod simulator;
 mod sso_flow;
 mod sso_rejections;

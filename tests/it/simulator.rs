@@ -156,8 +156,8 @@ pub fn form_of(page: &str, button: Option<&str>) -> (String, String) {
     (action, fields.finish())
 }
 
-/// Starts the demo on free ports; returns (partner, bridge, simulator) base URLs.
-pub async fn start_demo(ticket_ttl: Option<u32>) -> (String, String, String) {
+/// Starts the demo on free ports; returns its URLs and API key.
+pub async fn start_demo(ticket_ttl: Option<u32>) -> sso_bridge::demo::Running {
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let ports = sso_bridge::demo::DemoPorts {
@@ -168,7 +168,7 @@ pub async fn start_demo(ticket_ttl: Option<u32>) -> (String, String, String) {
         sso_bridge::demo::run(
             ports,
             ticket_ttl,
-            |p, b, s| drop(tx.send((p.to_owned(), b.to_owned(), s.to_owned()))),
+            |running| drop(tx.send(running.clone())),
             std::future::pending(),
         )
         .await
@@ -177,8 +177,9 @@ pub async fn start_demo(ticket_ttl: Option<u32>) -> (String, String, String) {
     rx.await.unwrap()
 }
 
-pub async fn api_get(bridge: &str, path: &str) -> serde_json::Value {
-    let auth = format!("Bearer {}", sso_bridge::demo::DEMO_API_KEY);
+pub async fn api_get(demo: &sso_bridge::demo::Running, path: &str) -> serde_json::Value {
+    let auth = format!("Bearer {}", demo.api_key);
+    let bridge = &demo.bridge;
     let res = http_client::request(
         "GET",
         &format!("{bridge}{path}"),
@@ -192,7 +193,8 @@ pub async fn api_get(bridge: &str, path: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_login_binds_second_goes_straight_in_logout_ends_it() {
-    let (partner, bridge, sim) = start_demo(None).await;
+    let demo = start_demo(None).await;
+    let (partner, bridge, sim) = (&demo.partner, &demo.bridge, &demo.simulator);
     let mut ua = Agent::default();
     let (_, page) = ua.go("GET", &format!("{partner}/"), None).await;
     let (_, home) = ua.click(&page, "login-demo-1001").await;
@@ -228,7 +230,7 @@ async fn first_login_binds_second_goes_straight_in_logout_ends_it() {
     );
     assert!(console.contains("id=\"x-user-id\">demo-1001<"), "{console}");
     assert!(console.contains("isFirstLogin=true"));
-    let mapping = api_get(&bridge, "/api/v1/sites/cn/mappings/demo-1001").await;
+    let mapping = api_get(&demo, "/api/v1/sites/cn/mappings/demo-1001").await;
     assert_eq!(mapping["source"], "bind_notification");
     assert_eq!(mapping["domain_name"], "zhang_san");
 
@@ -286,7 +288,8 @@ async fn first_login_binds_second_goes_straight_in_logout_ends_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_acs_rejects_a_tampered_assertion_precisely() {
-    let (partner, _bridge, sim) = start_demo(None).await;
+    let demo = start_demo(None).await;
+    let (partner, sim) = (&demo.partner, &demo.simulator);
     let mut ua = Agent::default();
     let (_, page) = ua.go("GET", &format!("{partner}/"), None).await;
     let (_, home) = ua.click(&page, "login-demo-1002").await;
@@ -335,4 +338,24 @@ async fn simulator_acs_rejects_a_tampered_assertion_precisely() {
     assert!(checks.contains(
         "<span class=\"ok\">PASS</span> <strong>Response Destination = our ACS (R1)</strong>"
     ));
+}
+
+/// Each demo run makes its own partner API key; no key is shared between runs or published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_run_has_its_own_api_key() {
+    let (one, two) = (start_demo(None).await, start_demo(None).await);
+    assert_ne!(one.api_key, two.api_key);
+    assert!(one.api_key.len() >= 32, "{}", one.api_key);
+    let events = api_get(&one, "/api/v1/events").await;
+    assert!(events.get("events").is_some(), "{events}");
+    let auth = format!("Bearer {}", two.api_key);
+    let res = http_client::request(
+        "GET",
+        &format!("{}/api/v1/events", one.bridge),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status, 401);
 }

@@ -48,7 +48,7 @@ pub struct ResponseParams<'a> {
     pub response_id: &'a str,
     /// Assertion `ID`.
     pub assertion_id: &'a str,
-    /// Transient NameID value, new for each assertion (docs/protocol.md R6).
+    /// Transient NameID value, one per IdP session and SP (docs/protocol.md R6).
     pub name_id: &'a str,
     /// SessionIndex identifying our IdP session (for single logout).
     pub session_index: &'a str,

@@ -224,8 +224,8 @@ pub fn authenticate(
     for known in &bridge.settings.api_key_hashes {
         ok |= openssl::memcmp::eq(known, &presented);
     }
-    // The published demo key opens only the demo, whatever the key list says.
-    if crate::config::is_demo_key_hash(&presented) && !bridge.settings.accepts_demo_key {
+    // The key 0.1's demo published opens nothing, whatever the key list says.
+    if crate::config::is_retired_demo_key_hash(&presented) {
         ok = false;
     }
     if ok {
