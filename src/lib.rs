@@ -32,6 +32,7 @@ pub mod fields;
 pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ids;
 pub mod json_error;
 pub mod keys;
 pub mod random;

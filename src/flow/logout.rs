@@ -153,7 +153,7 @@ impl Bridge {
         ended: bool,
     ) -> Result<String, FlowError> {
         let xml = logout::response_xml(
-            &random::xml_id()?,
+            &self.ids.next_id()?,
             &request.id,
             destination,
             &self.settings.idp.entity_id,

@@ -121,6 +121,8 @@ pub struct Bridge {
     pub store: Store,
     /// The only clock.
     pub clock: Arc<dyn Clock>,
+    /// The only source of XML ids (random unless a test fixes them).
+    pub ids: Arc<dyn crate::ids::XmlIds>,
     /// IdP metadata, rendered once.
     pub metadata_xml: String,
     /// Threads that verify and parse inbound requests and sign responses, off the async
@@ -161,6 +163,7 @@ impl Bridge {
             settings,
             store,
             clock,
+            ids: Arc::new(crate::ids::RandomIds),
             metadata_xml,
             cpu: cpu_pool::CpuPool::per_cpu()
                 .map_err(|e| FlowError::Internal(format!("cannot start CPU threads: {e}")))?,
@@ -169,6 +172,13 @@ impl Bridge {
 }
 
 impl Bridge {
+    /// The same bridge with another source of XML ids (tests that compare signed output byte
+    /// for byte use [`crate::ids::SequentialIds`]).
+    pub fn with_ids(mut self, ids: Arc<dyn crate::ids::XmlIds>) -> Self {
+        self.ids = ids;
+        self
+    }
+
     /// Runs a check of an inbound SAML message on the CPU pool — verification and parsing, so a
     /// flood of expensive input waits there (or is shed with 503) instead of stalling the
     /// executor that serves everyone else — and returns its result with the site whose SP sent

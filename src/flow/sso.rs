@@ -356,8 +356,8 @@ impl Bridge {
             display_name: ticket.display_name.clone(),
             site: site.name.clone(),
             service: ticket.service.clone(),
-            session_index: random::xml_id()?,
-            name_id: random::xml_id()?,
+            session_index: self.ids.next_id()?,
+            name_id: self.ids.next_id()?,
             created_at: unix(now),
             absolute_expires_at: unix(now + self.settings.lifetimes.session_absolute),
             jumped_at: (!confirm).then_some(unix(now)),
@@ -594,7 +594,7 @@ impl Bridge {
     ) -> Result<AutoPost, FlowError> {
         let settings = Arc::clone(&self.settings);
         let (session, target) = (session.clone(), target.clone());
-        let ids = (random::xml_id()?, random::xml_id()?);
+        let ids = (self.ids.next_id()?, self.ids.next_id()?);
         let sign = move || {
             let idp = &settings.idp;
             let (response_id, assertion_id) = ids;

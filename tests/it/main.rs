@@ -9,6 +9,7 @@ mod bind_result;
 mod chromium;
 mod config;
 mod fuzz_corpus;
+mod golden;
 mod hardening;
 mod logging;
 mod logout_returns;

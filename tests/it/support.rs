@@ -243,6 +243,8 @@ pub struct EnvOptions {
     pub edit: Option<ConfigEdit>,
     /// Writes extra files into the config directory before it is loaded.
     pub pre_load: Option<DirSetup>,
+    /// The bridge's XML ids (random when `None`).
+    pub ids: Option<Arc<dyn sso_bridge::ids::XmlIds>>,
 }
 
 impl EnvOptions {
@@ -256,6 +258,7 @@ impl EnvOptions {
             sp_key: None,
             edit: None,
             pre_load: None,
+            ids: None,
         }
     }
 }
@@ -367,9 +370,12 @@ impl TestEnv {
                 .await
                 .expect("Redis-backed tests need a Redis server (set SSO_BRIDGE_TEST_REDIS_URL or start one on 127.0.0.1:6379)");
         }
-        let bridge = Arc::new(
-            Bridge::new(settings.clone(), store, clock.clone() as Arc<dyn Clock>).unwrap(),
-        );
+        let mut bridge =
+            Bridge::new(settings.clone(), store, clock.clone() as Arc<dyn Clock>).unwrap();
+        if let Some(ids) = o.ids {
+            bridge = bridge.with_ids(ids);
+        }
+        let bridge = Arc::new(bridge);
         let router = sso_bridge::web::router(bridge.clone());
         Self {
             dir,
