@@ -20,6 +20,7 @@ use time::macros::datetime;
 
 use crate::both_backends;
 use crate::support::{Backend, EnvOptions, TestEnv};
+use crate::xmlsec::{ASSERTION_ID, ASSERTION_SIG, xmlsec_verify};
 
 const KEY: &str = include_str!("../fixtures/golden/idp.key.pem");
 const CERT: &str = include_str!("../fixtures/golden/idp.crt.pem");
@@ -88,6 +89,16 @@ async fn signed_response_is_byte_exact(backend: Backend) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let xml = STANDARD.decode(res.saml_response_b64()).unwrap();
     assert_golden("response.xml", &xml);
+    // The pinned bytes are a valid signature in the eyes of software we did not write.
+    let xml = String::from_utf8(xml).unwrap();
+    let cert = env.dir.path().join("idp.crt");
+    assert!(xmlsec_verify(
+        env.dir.path(),
+        &xml,
+        &cert,
+        ASSERTION_ID,
+        ASSERTION_SIG
+    ));
 }
 both_backends!(signed_response_is_byte_exact);
 

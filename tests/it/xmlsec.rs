@@ -21,8 +21,8 @@ pub fn xmlsec_verify(dir: &Path, xml: &str, cert_pem: &Path, id_attr: &str, xpat
     out.status.success()
 }
 
-const ASSERTION_ID: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion";
-const ASSERTION_SIG: &str = "//*[local-name()='Assertion']/*[local-name()='Signature']";
+pub const ASSERTION_ID: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion";
+pub const ASSERTION_SIG: &str = "//*[local-name()='Assertion']/*[local-name()='Signature']";
 const RESPONSE_ID: &str = "urn:oasis:names:tc:SAML:2.0:protocol:Response";
 const RESPONSE_SIG: &str = "/*[local-name()='Response']/*[local-name()='Signature']";
 
