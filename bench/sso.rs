@@ -398,7 +398,7 @@ fn post_put(path: &str, body: &str) -> Vec<u8> {
 
 /// Bind-result verifications per second on one core with an RSA-4096 SP key.
 fn bind_result_rate() -> f64 {
-    use sso_bridge::bind_notification::{BindForm, verify};
+    use sso_bridge::huawei::bind_notification::{BindForm, verify};
     let (key, cert) = sso_bridge::keys::generate(4096, 1, "sp4096").unwrap();
     let keys = vec![cert.public_key().unwrap()];
     let b64 = STANDARD.encode(

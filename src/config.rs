@@ -13,7 +13,7 @@ use serde::Deserialize;
 use time::Duration;
 use url::Url;
 
-use crate::fields;
+use crate::huawei::fields;
 use crate::keys;
 use saml::signer::XmlSigner;
 use saml::sp_metadata::ServiceProvider;

@@ -90,17 +90,20 @@ pub fn sp_metadata(data: &[u8]) {
 
 /// Huawei's bind-result form and its JSON payload.
 pub fn bind_notification(data: &[u8]) {
-    if let Ok(form) = crate::bind_notification::BindForm::parse(data)
+    if let Ok(form) = crate::huawei::bind_notification::BindForm::parse(data)
         && let Some(sp) = huawei_sp()
     {
-        drop(crate::bind_notification::verify(&form, &sp.signing_keys));
+        drop(crate::huawei::bind_notification::verify(
+            &form,
+            &sp.signing_keys,
+        ));
     }
-    drop(crate::bind_notification::decode_payload(data));
+    drop(crate::huawei::bind_notification::decode_payload(data));
 }
 
 /// The partner API's JSON bodies and the field rules behind them.
 pub fn api_json(data: &[u8]) {
-    use crate::fields;
+    use crate::huawei::fields;
     match serde_json::from_slice::<crate::flow::TicketRequest>(data) {
         Err(e) => drop(crate::json_error::describe(&e)),
         Ok(t) => {

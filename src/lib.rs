@@ -11,7 +11,7 @@
 //! - [`flow`]: the SSO flow as plain functions over the store (ticket → session → request →
 //!   response), with time and randomness passed in.
 //! - [`web`]: the axum router, a thin layer that extracts input, calls [`flow`] and renders pages.
-//! - [`fields`]: partner-supplied field rules (Huawei's limits on ids, e-mail, mobile, names).
+//! - [`huawei`]: Huawei's rules: field limits, the bind-result notification, the links we build.
 //!
 //! # The flow in a few lines
 //! 1. The partner platform creates a login ticket (`POST /api/v1/login-tickets`).
@@ -22,16 +22,15 @@
 //!    park the request and send the browser to the partner's login page with `resume=<state>`.
 
 pub mod app;
-pub mod bind_notification;
 pub mod cli;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod fields;
 pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod huawei;
 pub mod ids;
 pub mod json_error;
 pub mod keys;

@@ -16,7 +16,7 @@
 use time::Duration;
 
 use super::{Bridge, FlowError, unix};
-use crate::bind_notification::{self, BindAction, BindForm};
+use crate::huawei::bind_notification::{self, BindAction, BindForm};
 use crate::random;
 use crate::store::mappings::UnconfirmedReason;
 use crate::store::{BindOutcome, Change, Continuation, MappingSource, UnbindOutcome, Unconfirmed};

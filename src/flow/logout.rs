@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::sso::{csrf_matches, csrf_token};
-use super::{Bridge, FlowError, append_query, unix};
+use super::{Bridge, FlowError, unix};
 use crate::random;
 use saml::authn_request::Freshness;
 use saml::logout;
@@ -172,27 +172,5 @@ impl Bridge {
             .await??;
         let sep = if destination.contains('?') { '&' } else { '?' };
         Ok(format!("{destination}{sep}{query}"))
-    }
-
-    /// Handles `/return/{site}/{kind}`: the configured partner URL, plus only the allow-listed
-    /// query parameters, encoded again. `None` for an unknown site or kind (or one not configured).
-    pub fn return_location(&self, site: &str, kind: &str, raw_query: &str) -> Option<String> {
-        let site = self.settings.site(Some(site))?;
-        let target = match kind {
-            "payment-success" => site.payment_success_url.as_ref()?,
-            "recharge" => site.recharge_url.as_ref()?,
-            _ => return None,
-        };
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
-            .filter(|(name, value)| {
-                site.return_params.iter().any(|p| p == name) && !value.chars().any(char::is_control)
-            })
-            .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            .collect();
-        let borrowed: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        Some(append_query(target.as_str(), &borrowed))
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Bridge, FlowError, unix};
 use crate::config::Site;
-use crate::fields::{self, FieldError, XUserId};
+use crate::huawei::fields::{self, FieldError, XUserId};
 use crate::store::{
     BindOutcome, Change, Event, EventId, Mapping, MappingFields, MappingSource, UnbindOutcome,
 };

@@ -19,14 +19,14 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::fields::FieldError;
+use crate::huawei::fields::FieldError;
 use crate::store::{Store, StoreError};
 use saml::authn_request::RequestError;
 use saml::idp_metadata::IdpMetadata;
 
 pub use sso::{
     AutoPost, ConfirmChoice, ConfirmOutcome, ConfirmReason, Confirmation, NewSession, Onward,
-    SsoOutcome, StartOutcome, TicketCreated, TicketRequest, append_query, huawei_login_location,
+    SsoOutcome, StartOutcome, TicketCreated, TicketRequest,
 };
 
 /// Why a flow step failed. The web layer maps each to a status, a stable code and public text.
@@ -80,7 +80,7 @@ pub enum FlowError {
     MappingMismatch,
     /// Huawei's bind-result notification was refused.
     #[error(transparent)]
-    Notification(#[from] crate::bind_notification::NotificationError),
+    Notification(#[from] crate::huawei::bind_notification::NotificationError),
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

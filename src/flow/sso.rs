@@ -9,12 +9,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::config::Site;
-use crate::fields::{self, FieldError, XUserId};
+use crate::huawei::fields::{self, FieldError, XUserId};
+use crate::huawei::links;
 use crate::random;
 use crate::store::{PendingRequest, Replay, Session, SessionLifetimes, SsoRules, Ticket};
 use saml::authn_request::{self, Freshness};
-use saml::redirect::uri_component;
 use saml::response::{self, HuaweiAttributes, ResponseParams};
 
 use super::{Bridge, FlowError, unix};
@@ -480,7 +479,7 @@ impl Bridge {
             .service
             .as_deref()
             .unwrap_or(site.default_service.as_str());
-        huawei_login_location(site, first_login, service)
+        links::login(site, first_login, service)
     }
 
     /// Handles Huawei's AuthnRequest (docs/protocol.md §Flow steps 3 and 4).
@@ -575,7 +574,7 @@ impl Bridge {
                 SsoOutcome::Confirm(confirmation(&session, cookie, reason, Some(state)))
             }
             _ => SsoOutcome::ToPartnerLogin {
-                location: append_query(
+                location: links::append_query(
                     self.settings.partner_login_url.as_str(),
                     &[("resume", &state)],
                 ),
@@ -652,33 +651,6 @@ fn confirmation(
         csrf: csrf_token(cookie, CONFIRM_PURPOSE),
         state,
     }
-}
-
-/// Huawei's login link (docs/protocol.md §Login-link), every value encoded like
-/// `encodeURIComponent`.
-pub fn huawei_login_location(site: &Site, first_login: bool, service: &str) -> String {
-    append_query(
-        site.login_url.as_str(),
-        &[
-            ("xAccountType", &site.x_account_type),
-            ("isFirstLogin", if first_login { "true" } else { "false" }),
-            ("service", service),
-        ],
-    )
-}
-
-/// Appends `name=value` pairs to a URL that may already have a query.
-pub fn append_query(base: &str, pairs: &[(&str, &str)]) -> String {
-    let mut out = base.to_owned();
-    let mut sep = if base.contains('?') { '&' } else { '?' };
-    for (name, value) in pairs {
-        out.push(sep);
-        out.push_str(name);
-        out.push('=');
-        out.push_str(&uri_component(value));
-        sep = '&';
-    }
-    out
 }
 
 #[cfg(test)]

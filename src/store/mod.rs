@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Duration;
 
-use crate::fields::XUserId;
+use crate::huawei::fields::XUserId;
 pub use mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
     UnbindOutcome, Unconfirmed,

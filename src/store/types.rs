@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fields::XUserId;
+use crate::huawei::fields::XUserId;
 use crate::store::MappingFields;
 
 /// What a login ticket carries from the partner API to `/sso/start`.

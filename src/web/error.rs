@@ -41,7 +41,10 @@ pub fn classify(err: &FlowError) -> (StatusCode, &'static str) {
         FlowError::DomainConflict => (StatusCode::CONFLICT, "domain_already_bound"),
         FlowError::MappingMismatch => (StatusCode::CONFLICT, "mapping_mismatch"),
         FlowError::Notification(e) => (
-            if matches!(e, crate::bind_notification::NotificationError::TooLong(_)) {
+            if matches!(
+                e,
+                crate::huawei::bind_notification::NotificationError::TooLong(_)
+            ) {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
                 StatusCode::BAD_REQUEST

@@ -2,12 +2,14 @@
 //! socket), handlers extract input, call one [`crate::flow`] function and render the outcome.
 
 pub mod api;
+pub mod bind_result;
 pub mod client_addr;
 pub mod cookies;
 pub mod error;
-pub mod huawei;
+pub mod logout;
 pub mod pages;
 pub mod request_id;
+pub mod returns;
 pub mod server;
 pub mod sso;
 pub mod status;
@@ -42,22 +44,22 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         )
         .route(
             "/saml/slo",
-            get(huawei::slo)
+            get(logout::slo)
                 .route_layer(per_client.clone())
-                .post(huawei::slo_confirmed)
+                .post(logout::slo_confirmed)
                 .head(head_not_allowed),
         )
         .route("/sso/start", get(sso::start).head(head_not_allowed))
         .route("/sso/confirm", post(sso::confirm))
         .route(
             "/huawei/{site}/bind-result",
-            post(huawei::bind_result).route_layer(per_client.clone()),
+            post(bind_result::bind_result).route_layer(per_client.clone()),
         )
         .route(
             "/huawei/{site}/bind-result/continue",
-            get(huawei::bind_continue).head(head_not_allowed),
+            get(bind_result::bind_continue).head(head_not_allowed),
         )
-        .route("/return/{site}/{kind}", get(huawei::return_link))
+        .route("/return/{site}/{kind}", get(returns::return_link))
         .nest("/api", api::router(&bridge))
         .fallback(status::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

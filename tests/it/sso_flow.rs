@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use saml::inbound::{self, Element};
 use serde_json::json;
-use sso_bridge::fields::XUserId;
+use sso_bridge::huawei::fields::XUserId;
 use time::Duration;
 
 use crate::both_backends;
@@ -476,7 +476,7 @@ async fn metadata_and_health() {
 
 /// How many sessions the store's per-user index holds for `user`.
 async fn user_index_len(env: &TestEnv, user: &str) -> usize {
-    let user = sso_bridge::fields::XUserId::parse(user).unwrap();
+    let user = sso_bridge::huawei::fields::XUserId::parse(user).unwrap();
     env.bridge.store.user_index_len(&user).await.unwrap()
 }
 

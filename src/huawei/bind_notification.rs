@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::pkey::{PKey, Public};
 use serde_json::Value;
 
-use crate::fields::{self, FieldError, XUserId};
+use crate::huawei::fields::{self, FieldError, XUserId};
 use crate::store::MappingFields;
 use saml::redirect::SigAlg;
 
