@@ -40,6 +40,30 @@ pub fn token_digest(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha256(token.as_bytes()))
 }
 
+/// The store key of a browser-facing secret (ticket, session cookie, state id, continuation
+/// token): its [`token_digest`]. A type of its own, so a raw secret can never be handed to the
+/// store where it expects the digest (the store would then hold the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SecretDigest(String);
+
+impl SecretDigest {
+    /// The digest of `secret`.
+    pub fn of(secret: &str) -> Self {
+        Self(token_digest(secret))
+    }
+
+    /// A digest read back from the store (the session index holds one).
+    pub fn from_stored(digest: String) -> Self {
+        Self(digest)
+    }
+
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Lowercase hex encoding.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

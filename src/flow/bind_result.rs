@@ -17,7 +17,7 @@ use time::Duration;
 
 use super::{Bridge, FlowError, unix};
 use crate::huawei::bind_notification::{self, BindAction, BindForm};
-use crate::random;
+use crate::random::{self, SecretDigest};
 use crate::store::mappings::UnconfirmedReason;
 use crate::store::{BindOutcome, Change, Continuation, MappingSource, UnbindOutcome, Unconfirmed};
 
@@ -72,7 +72,7 @@ impl Bridge {
             .await??;
         let marker = receipt_marker(&site.name, &n.digest);
         let token = random::token()?;
-        let token_digest = random::token_digest(&token);
+        let token_digest = SecretDigest::of(&token);
         let continuation = Continuation {
             site: site.name.clone(),
             x_user_id: n.x_user_id,
@@ -121,11 +121,7 @@ impl Bridge {
             return Ok(landing);
         };
         let continuation = match token.filter(|t| random::is_token_shaped(t)) {
-            Some(t) => {
-                self.store
-                    .take_continuation(&random::token_digest(t))
-                    .await?
-            }
+            Some(t) => self.store.take_continuation(&SecretDigest::of(t)).await?,
             None => None,
         };
         // Taken (live or not): the same notification may be received again (a re-bind after an
@@ -140,7 +136,7 @@ impl Bridge {
         };
         let digest = session_cookie
             .filter(|c| random::is_token_shaped(c))
-            .map(random::token_digest);
+            .map(SecretDigest::of);
         let session = match &digest {
             Some(d) => self.store.get_session(d).await?,
             None => None,
@@ -176,7 +172,8 @@ impl Bridge {
             // another reason (or in another browser) is still recorded.
             // Only a session that exists names a browser: random cookies do not mint new keys.
             let browser = digest
-                .as_deref()
+                .as_ref()
+                .map(SecretDigest::as_str)
                 .filter(|_| session.is_some())
                 .unwrap_or("-");
             let dedupe = random::token_digest(&format!(
@@ -202,7 +199,7 @@ impl Bridge {
         &self,
         change: &Change<'_>,
         n: &Continuation,
-        jump: &str,
+        jump: &SecretDigest,
     ) -> Result<Option<&'static str>, FlowError> {
         Ok(Some(if n.unbind {
             match self

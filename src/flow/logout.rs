@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::sso::{csrf_matches, csrf_token};
 use super::{Bridge, FlowError, unix};
-use crate::random;
+use crate::random::{self, SecretDigest};
 use saml::authn_request::Freshness;
 use saml::logout;
 use saml::redirect::{MessageKind, encode_signed_query};
@@ -52,7 +52,7 @@ impl Bridge {
             let live = match cookie {
                 Some(c) => self
                     .store
-                    .get_session(&random::token_digest(c))
+                    .get_session(&SecretDigest::of(c))
                     .await?
                     .is_some_and(|s| s.absolute_expires_at > unix(now)),
                 None => false,
@@ -98,7 +98,7 @@ impl Bridge {
             }
         }
         if request.session_indexes.is_empty() {
-            digests.extend(cookie.map(random::token_digest));
+            digests.extend(cookie.map(SecretDigest::of));
         }
         let mut ended = 0;
         for d in &digests {
@@ -135,7 +135,7 @@ impl Bridge {
         if !csrf_matches(csrf, cookie, LOGOUT_PURPOSE) {
             return Err(FlowError::BadCsrf);
         }
-        let digest = random::token_digest(cookie);
+        let digest = SecretDigest::of(cookie);
         let ended = usize::from(self.store.get_session(&digest).await?.is_some());
         self.store.delete_session(&digest).await?;
         Ok(LogoutOutcome::Done {

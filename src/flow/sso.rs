@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::huawei::fields::{self, FieldError, XUserId};
 use crate::huawei::links;
-use crate::random;
+use crate::random::{self, SecretDigest};
 use crate::store::{PendingRequest, Replay, Session, SessionLifetimes, SsoRules, Ticket};
 use saml::authn_request::{self, Freshness};
 use saml::response::{self, HuaweiAttributes, ResponseParams};
@@ -233,7 +233,7 @@ impl Bridge {
                     }
                     .into());
                 }
-                let pending = self.store.peek_pending(&random::token_digest(&r)).await?;
+                let pending = self.store.peek_pending(&SecretDigest::of(&r)).await?;
                 match pending.filter(|p| p.expires_at > unix(now)) {
                     Some(p) => Some((r, p.site)),
                     // Well formed, but its parked request is gone (answered or expired).
@@ -278,7 +278,7 @@ impl Bridge {
             issued_by: Some(issued_by.to_owned()),
         };
         self.store
-            .put_ticket(&random::token_digest(&ticket), &stored, ttl + EXPIRED_GRACE)
+            .put_ticket(&SecretDigest::of(&ticket), &stored, ttl + EXPIRED_GRACE)
             .await?;
         Ok(TicketCreated {
             url: format!("{}/sso/start?ticket={ticket}", self.settings.public_url),
@@ -310,7 +310,7 @@ impl Bridge {
         }
         let ticket = self
             .store
-            .take_ticket(&random::token_digest(ticket))
+            .take_ticket(&SecretDigest::of(ticket))
             .await?
             .ok_or(FlowError::TicketUnknown)?;
         if ticket.expires_at <= unix(now) {
@@ -326,7 +326,7 @@ impl Bridge {
             .await?
             .is_none();
         let confirm = first_login && self.settings.first_login_confirmation;
-        let resume_digest = ticket.resume.as_deref().map(random::token_digest);
+        let resume_digest = ticket.resume.as_deref().map(SecretDigest::of);
         // A parked request is answered once: taken now, or left parked until the customer
         // confirms (then taken by `confirm`).
         let pending = match &resume_digest {
@@ -342,9 +342,7 @@ impl Bridge {
             None => None,
         };
         if let Some(old) = old_session.filter(|c| random::is_token_shaped(c)) {
-            self.store
-                .delete_session(&random::token_digest(old))
-                .await?;
+            self.store.delete_session(&SecretDigest::of(old)).await?;
         }
         let cookie = random::token()?;
         let session = Session {
@@ -366,7 +364,7 @@ impl Bridge {
         };
         self.store
             .put_session(
-                &random::token_digest(&cookie),
+                &SecretDigest::of(&cookie),
                 &session,
                 self.session_lifetimes(),
                 pending.is_some(),
@@ -406,7 +404,7 @@ impl Bridge {
         if !csrf_matches(csrf, cookie, CONFIRM_PURPOSE) {
             return Err(FlowError::BadCsrf);
         }
-        let digest = random::token_digest(cookie);
+        let digest = SecretDigest::of(cookie);
         let mut session = self
             .store
             .get_session(&digest)
@@ -420,7 +418,7 @@ impl Bridge {
             ));
         }
         let parked = match state.filter(|s| !s.is_empty()) {
-            Some(s) if random::is_token_shaped(s) => Some(random::token_digest(s)),
+            Some(s) if random::is_token_shaped(s) => Some(SecretDigest::of(s)),
             Some(_) => return Err(FlowError::ResumeUnknown),
             None => session.resume_digest.clone(),
         };
@@ -459,7 +457,7 @@ impl Bridge {
     /// Takes the parked request `digest` if it is live and of `site`.
     async fn take_pending_for(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         site: &str,
         now: OffsetDateTime,
     ) -> Result<PendingRequest, FlowError> {
@@ -514,12 +512,12 @@ impl Bridge {
         let cookie = session_cookie.filter(|c| random::is_token_shaped(c));
         let digest = cookie
             .filter(|_| !verified.request.force_authn)
-            .map(random::token_digest);
+            .map(SecretDigest::of);
         let lifetimes = &self.settings.lifetimes;
         let lookup = self
             .store
             .sso_lookup(
-                digest.as_deref(),
+                digest.as_ref(),
                 &verified.sp_entity_id,
                 &verified.request.id,
                 SsoRules {
@@ -562,7 +560,7 @@ impl Bridge {
         }
         let state = random::token()?;
         self.store
-            .put_pending(&random::token_digest(&state), &target, ttl + EXPIRED_GRACE)
+            .put_pending(&SecretDigest::of(&state), &target, ttl + EXPIRED_GRACE)
             .await?;
         Ok(match (lookup.session, cookie) {
             (Some(session), Some(cookie)) => {

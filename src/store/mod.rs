@@ -3,8 +3,8 @@
 //! production (shared by several bridge processes) and an in-memory map for the embedded default
 //! and fast tests. The same contract tests run against both.
 //!
-//! Browser-facing secrets are stored under their SHA-256 ([`crate::random::token_digest`]), never
-//! in clear. Every value expires by TTL, and flows also check the expiry stored inside the value
+//! Browser-facing secrets are stored under their SHA-256, never in clear: the methods that key by
+//! one take a [`SecretDigest`], which only [`SecretDigest::of`] makes from a secret. Every value expires by TTL, and flows also check the expiry stored inside the value
 //! against their own clock, so tests can move time on either backend.
 
 pub mod mappings;
@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use time::Duration;
 
 use crate::huawei::fields::XUserId;
+use crate::random::SecretDigest;
 pub use mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
     UnbindOutcome, Unconfirmed,
@@ -183,18 +184,18 @@ impl Store {
     /// Stores a ticket under its digest.
     pub async fn put_ticket(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         ticket: &Ticket,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let value = encode(ticket)?;
-        backend!(self, b => b.set(Kind::Ticket, digest, &value, ttl).await)
+        backend!(self, b => b.set(Kind::Ticket, digest.as_str(), &value, ttl).await)
     }
 
     /// Removes and returns a ticket in one atomic step, so it can be used once only
     /// (docs/security.md A10).
-    pub async fn take_ticket(&self, digest: &str) -> Result<Option<Ticket>, StoreError> {
-        decode(backend!(self, b => b.take(Kind::Ticket, digest).await)?)
+    pub async fn take_ticket(&self, digest: &SecretDigest) -> Result<Option<Ticket>, StoreError> {
+        decode(backend!(self, b => b.take(Kind::Ticket, digest.as_str()).await)?)
     }
 
     /// Stores a new session with its idle timeout, and indexes it by user (for "end every
@@ -205,7 +206,7 @@ impl Store {
     /// assertion right away, and the pending bind jump is recorded with it.
     pub async fn put_session(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         session: &Session,
         lifetimes: SessionLifetimes,
         bind_jump: bool,
@@ -213,7 +214,7 @@ impl Store {
         let value = encode(session)?;
         let user = user_key(&session.x_user_id);
         let jump = bind_jump.then_some(session.site.as_str());
-        backend!(self, b => b.session_put(digest, &value, session, &user, lifetimes, jump).await)
+        backend!(self, b => b.session_put(digest.as_str(), &value, session, &user, lifetimes, jump).await)
     }
 
     /// Replaces a live session's content (the customer confirmed, docs/security.md A16) and
@@ -222,14 +223,14 @@ impl Store {
     /// False when the session is gone.
     pub async fn update_session(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         session: &Session,
         lifetimes: SessionLifetimes,
         bind_jump: bool,
     ) -> Result<bool, StoreError> {
         let value = encode(session)?;
         let jump = bind_jump.then_some(session.site.as_str());
-        backend!(self, b => b.session_update(digest, &value, lifetimes, jump).await)
+        backend!(self, b => b.session_update(digest.as_str(), &value, lifetimes, jump).await)
     }
 
     /// How many sessions the per-user index holds for `x_user_id` (operators and tests: the
@@ -240,22 +241,24 @@ impl Store {
     }
 
     /// Reads a session without touching it.
-    pub async fn get_session(&self, digest: &str) -> Result<Option<Session>, StoreError> {
-        decode(backend!(self, b => b.get(Kind::Session, digest).await)?)
+    pub async fn get_session(&self, digest: &SecretDigest) -> Result<Option<Session>, StoreError> {
+        decode(backend!(self, b => b.get(Kind::Session, digest.as_str()).await)?)
     }
 
     /// Ends a session.
-    pub async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
-        backend!(self, b => b.delete(Kind::Session, digest).await)
+    pub async fn delete_session(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        backend!(self, b => b.delete(Kind::Session, digest.as_str()).await)
     }
 
     /// The digest of the session that issued `session_index`, if it may still live.
     pub async fn session_by_index(
         &self,
         session_index: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SecretDigest>, StoreError> {
         let raw = backend!(self, b => b.get(Kind::SessionIndex, session_index).await)?;
-        Ok(raw.and_then(|v| String::from_utf8(v).ok()))
+        Ok(raw
+            .and_then(|v| String::from_utf8(v).ok())
+            .map(SecretDigest::from_stored))
     }
 
     /// Ends every session of a user; returns how many were live.
@@ -267,24 +270,30 @@ impl Store {
     /// Parks a verified request under a state id digest.
     pub async fn put_pending(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         pending: &PendingRequest,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let value = encode(pending)?;
-        backend!(self, b => b.set(Kind::Pending, digest, &value, ttl).await)
+        backend!(self, b => b.set(Kind::Pending, digest.as_str(), &value, ttl).await)
     }
 
     /// Reads a parked request without consuming it (ticket creation checks it exists).
-    pub async fn peek_pending(&self, digest: &str) -> Result<Option<PendingRequest>, StoreError> {
-        decode(backend!(self, b => b.get(Kind::Pending, digest).await)?)
+    pub async fn peek_pending(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<PendingRequest>, StoreError> {
+        decode(backend!(self, b => b.get(Kind::Pending, digest.as_str()).await)?)
     }
 
     /// Removes and returns a parked request atomically: it is answered once only. Its slot in
     /// the parked-request bound is freed with it.
-    pub async fn take_pending(&self, digest: &str) -> Result<Option<PendingRequest>, StoreError> {
+    pub async fn take_pending(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<PendingRequest>, StoreError> {
         let taken: Option<PendingRequest> =
-            decode(backend!(self, b => b.take(Kind::Pending, digest).await)?)?;
+            decode(backend!(self, b => b.take(Kind::Pending, digest.as_str()).await)?)?;
         if let Some(p) = &taken {
             let key = message_key(&p.sp_entity_id, &p.request_id);
             backend!(self, b => b.release_parked(&key).await)?;
@@ -300,14 +309,13 @@ impl Store {
     /// A passive request without a session records nothing.
     pub async fn sso_lookup(
         &self,
-        session_digest: Option<&str>,
+        session_digest: Option<&SecretDigest>,
         sp_entity_id: &str,
         request_id: &str,
         rules: SsoRules<'_>,
     ) -> Result<SsoLookup, StoreError> {
         let key = message_key(sp_entity_id, request_id);
-        let (raw, replay, silent) =
-            backend!(self, b => b.sso_lookup(session_digest, &key, rules).await)?;
+        let (raw, replay, silent) = backend!(self, b => b.sso_lookup(session_digest.map(SecretDigest::as_str), &key, rules).await)?;
         Ok(SsoLookup {
             session: decode(raw)?,
             replay,
@@ -343,12 +351,12 @@ impl Store {
     /// Stores a continuation for the bind-result GET step.
     pub async fn put_continuation(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
         value: &Continuation,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let value = encode(value)?;
-        backend!(self, b => b.set(Kind::Continuation, digest, &value, ttl).await)
+        backend!(self, b => b.set(Kind::Continuation, digest.as_str(), &value, ttl).await)
     }
 
     /// Makes `continuation` (a token digest) the one outstanding continuation of a bind-result
@@ -356,13 +364,16 @@ impl Store {
     pub async fn replace_outstanding_continuation(
         &self,
         marker: &str,
-        continuation: &str,
+        continuation: &SecretDigest,
         ttl: Duration,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SecretDigest>, StoreError> {
         let key = format!("received:{marker}");
         let old = backend!(self, b => b.get(Kind::Continuation, &key).await)?;
-        backend!(self, b => b.set(Kind::Continuation, &key, continuation.as_bytes(), ttl).await)?;
-        Ok(old.and_then(|v| String::from_utf8(v).ok()))
+        let new = continuation.as_str().as_bytes();
+        backend!(self, b => b.set(Kind::Continuation, &key, new, ttl).await)?;
+        Ok(old
+            .and_then(|v| String::from_utf8(v).ok())
+            .map(SecretDigest::from_stored))
     }
 
     /// Forgets [`Store::replace_outstanding_continuation`] once its continuation was taken.
@@ -374,9 +385,9 @@ impl Store {
     /// Takes a continuation (once).
     pub async fn take_continuation(
         &self,
-        digest: &str,
+        digest: &SecretDigest,
     ) -> Result<Option<Continuation>, StoreError> {
-        decode(backend!(self, b => b.take(Kind::Continuation, digest).await)?)
+        decode(backend!(self, b => b.take(Kind::Continuation, digest.as_str()).await)?)
     }
 
     /// The mapping of a partner user on a site.
@@ -405,8 +416,9 @@ impl Store {
         &self,
         change: &Change<'_>,
         fields: &MappingFields,
-        jump: Option<&str>,
+        jump: Option<&SecretDigest>,
     ) -> Result<BindOutcome, StoreError> {
+        let jump = jump.map(SecretDigest::as_str);
         backend!(self, b => b.mapping_bind(change, fields, jump).await)
     }
 
@@ -416,8 +428,9 @@ impl Store {
         &self,
         change: &Change<'_>,
         expected_domain: Option<&str>,
-        jump: Option<&str>,
+        jump: Option<&SecretDigest>,
     ) -> Result<UnbindOutcome, StoreError> {
+        let jump = jump.map(SecretDigest::as_str);
         backend!(self, b => b.mapping_unbind(change, expected_domain, jump).await)
     }
 

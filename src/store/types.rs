@@ -82,7 +82,7 @@ pub struct Session {
     pub awaiting_confirmation: bool,
     /// Digest of the parked AuthnRequest to answer once the customer confirms.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
-    pub resume_digest: Option<String>,
+    pub resume_digest: Option<crate::random::SecretDigest>,
     /// The API key that created the ticket of this login ([`Ticket::issued_by`]), for support.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub issued_by: Option<String>,

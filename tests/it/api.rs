@@ -252,7 +252,7 @@ async fn each_api_key_is_rate_limited_and_recorded_on_its_tickets(b: Backend) {
     // The key's id (never the key) is kept with the ticket and the session it opens.
     let res = env.get(&start, None).await;
     let cookie = res.session_cookie().unwrap();
-    let digest = sso_bridge::random::token_digest(&cookie);
+    let digest = sso_bridge::random::SecretDigest::of(&cookie);
     let session = env
         .bridge
         .store

@@ -639,7 +639,7 @@ async fn a_jump_dies_with_its_session(b: Backend) {
     use sso_bridge::store::{BindOutcome, Change, MappingFields, MappingSource, UnbindOutcome};
     let env = TestEnv::new(b).await;
     let cookie = jumped(&env, json!({"x_user_id": "ended"})).await;
-    let digest = sso_bridge::random::token_digest(&cookie);
+    let digest = sso_bridge::random::SecretDigest::of(&cookie);
     env.bridge.store.delete_session(&digest).await.unwrap();
     let change = Change {
         site: "cn",
