@@ -19,7 +19,7 @@ use saml::signer::XmlSigner;
 use saml::sp_metadata::ServiceProvider;
 
 /// The China-site SP metadata shipped in `metadata/`, used by the embedded default.
-pub const HUAWEI_CN_SP_METADATA: &[u8] = include_bytes!("../metadata/huawei-cn-sp-metadata.xml");
+pub const HUAWEI_CN_SP_METADATA: &[u8] = include_bytes!("../../metadata/huawei-cn-sp-metadata.xml");
 /// Huawei's China-site login URL (docs/protocol.md §Login-link).
 pub const HUAWEI_CN_LOGIN_URL: &str = "https://auth.huaweicloud.com/authui/saml/login";
 
