@@ -9,9 +9,16 @@ use std::sync::Arc;
 
 use openssl::sha::sha256;
 use openssl::x509::X509;
-use serde::Deserialize;
 use time::Duration;
 use url::Url;
+
+mod file;
+
+use file::{
+    FileConfig, SessionsFile, SiteFile, default_api_per_key, default_event_log_max_len,
+    default_header_read_timeout, default_key_prefix, default_max_connections,
+    default_request_timeout, default_saml_per_client,
+};
 
 use crate::fields;
 use crate::keys;
@@ -38,76 +45,6 @@ fn err(key: impl Into<String>, message: impl std::fmt::Display) -> ConfigError {
         key: key.into(),
         message: message.to_string(),
     }
-}
-
-/// The file format; see `deploy/config.example.toml` for every key.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    public_url: Option<String>,
-    #[serde(default)]
-    dev_mode: bool,
-    idp: IdpFile,
-    #[serde(default)]
-    store: StoreFile,
-    #[serde(default)]
-    sessions: SessionsFile,
-    #[serde(default)]
-    limits: LimitsFile,
-    partner: PartnerFile,
-    sites: Vec<SiteFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsFile {
-    #[serde(default = "default_saml_per_client")]
-    saml_requests_per_minute_per_client: u32,
-    #[serde(default)]
-    client_address_header: Option<String>,
-    #[serde(default = "default_api_per_key")]
-    api_requests_per_minute_per_key: u32,
-    #[serde(default = "default_header_read_timeout")]
-    header_read_timeout_secs: u32,
-    #[serde(default = "default_request_timeout")]
-    request_timeout_secs: u32,
-    #[serde(default = "default_max_connections")]
-    max_connections: usize,
-}
-
-/// 20 a second per key: far above a partner's sign-in rate, far below what a leaked key did
-/// unlimited (1,100 tickets a second).
-fn default_api_per_key() -> u32 {
-    1200
-}
-fn default_header_read_timeout() -> u32 {
-    10
-}
-fn default_request_timeout() -> u32 {
-    30
-}
-fn default_max_connections() -> usize {
-    4096
-}
-
-impl Default for LimitsFile {
-    fn default() -> Self {
-        Self {
-            saml_requests_per_minute_per_client: default_saml_per_client(),
-            client_address_header: None,
-            api_requests_per_minute_per_key: default_api_per_key(),
-            header_read_timeout_secs: default_header_read_timeout(),
-            request_timeout_secs: default_request_timeout(),
-            max_connections: default_max_connections(),
-        }
-    }
-}
-
-/// A browser makes one or two SAML requests per sign-in; 60 a minute leaves room for a company
-/// behind one NAT address while a single flooding host gets one a second.
-fn default_saml_per_client() -> u32 {
-    60
 }
 
 /// Request limits (see the README's production section).
@@ -141,166 +78,6 @@ impl Default for Limits {
             max_connections: default_max_connections(),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdpFile {
-    entity_id: Option<String>,
-    key_file: Option<PathBuf>,
-    cert_file: Option<PathBuf>,
-    next_cert_file: Option<PathBuf>,
-    #[serde(default)]
-    bp_id: String,
-    #[serde(default = "default_assertion_lifetime")]
-    assertion_lifetime_secs: u32,
-    #[serde(default = "default_clock_skew")]
-    clock_skew_secs: u32,
-    #[serde(default = "default_request_max_age")]
-    request_max_age_secs: u32,
-    #[serde(default)]
-    sign_response: bool,
-}
-
-fn default_assertion_lifetime() -> u32 {
-    300
-}
-fn default_clock_skew() -> u32 {
-    120
-}
-fn default_request_max_age() -> u32 {
-    300
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreFile {
-    #[serde(default = "default_backend")]
-    backend: String,
-    #[serde(default = "default_redis_url")]
-    redis_url: String,
-    #[serde(default = "default_key_prefix")]
-    key_prefix: String,
-    #[serde(default = "default_event_log_max_len")]
-    event_log_max_len: u64,
-}
-
-impl Default for StoreFile {
-    fn default() -> Self {
-        Self {
-            backend: default_backend(),
-            redis_url: default_redis_url(),
-            key_prefix: default_key_prefix(),
-            event_log_max_len: default_event_log_max_len(),
-        }
-    }
-}
-
-fn default_event_log_max_len() -> u64 {
-    crate::store::redis::DEFAULT_EVENT_LOG_MAX_LEN
-}
-
-fn default_backend() -> String {
-    "memory".into()
-}
-fn default_redis_url() -> String {
-    "redis://127.0.0.1:6379/0".into()
-}
-fn default_key_prefix() -> String {
-    "sso-bridge".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionsFile {
-    #[serde(default = "default_ticket_ttl")]
-    ticket_ttl_secs: u32,
-    #[serde(default = "default_idle")]
-    idle_timeout_secs: u32,
-    #[serde(default = "default_absolute")]
-    absolute_timeout_secs: u32,
-    #[serde(default = "default_pending")]
-    pending_request_ttl_secs: u32,
-    #[serde(default = "default_true")]
-    first_login_confirmation: bool,
-    #[serde(default = "default_jump_window")]
-    jump_window_secs: u32,
-    #[serde(default = "default_bind_window")]
-    bind_window_secs: u32,
-    #[serde(default = "default_max_parked")]
-    max_parked_requests: usize,
-}
-
-impl Default for SessionsFile {
-    fn default() -> Self {
-        Self {
-            ticket_ttl_secs: default_ticket_ttl(),
-            idle_timeout_secs: default_idle(),
-            absolute_timeout_secs: default_absolute(),
-            pending_request_ttl_secs: default_pending(),
-            first_login_confirmation: true,
-            jump_window_secs: default_jump_window(),
-            bind_window_secs: default_bind_window(),
-            max_parked_requests: default_max_parked(),
-        }
-    }
-}
-
-/// About 10 MB of Redis (a parked request, its replay record and its slot: ~520 bytes).
-fn default_max_parked() -> usize {
-    20_000
-}
-fn default_ticket_ttl() -> u32 {
-    60
-}
-fn default_idle() -> u32 {
-    1800
-}
-fn default_absolute() -> u32 {
-    8 * 3600
-}
-fn default_pending() -> u32 {
-    600
-}
-fn default_true() -> bool {
-    true
-}
-fn default_jump_window() -> u32 {
-    300
-}
-fn default_bind_window() -> u32 {
-    1800
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PartnerFile {
-    login_url: Option<String>,
-    landing_url: Option<String>,
-    logout_url: Option<String>,
-    #[serde(default)]
-    api_key_sha256: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SiteFile {
-    name: String,
-    x_account_type: String,
-    sp_metadata_file: PathBuf,
-    #[serde(default = "default_login_url")]
-    login_url: String,
-    default_service: String,
-    #[serde(default)]
-    allowed_service_hosts: Vec<String>,
-    payment_success_url: Option<String>,
-    recharge_url: Option<String>,
-    #[serde(default)]
-    return_params: Vec<String>,
-}
-
-fn default_login_url() -> String {
-    HUAWEI_CN_LOGIN_URL.into()
 }
 
 /// Store backend choice.
