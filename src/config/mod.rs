@@ -12,6 +12,7 @@ use openssl::x509::X509;
 use time::Duration;
 use url::Url;
 
+mod env;
 mod file;
 
 use file::{
@@ -366,35 +367,7 @@ fn from_file(
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
-    // Environment overrides for addresses and secrets.
-    if let Some(v) = env("SSO_BRIDGE_LISTEN") {
-        f.listen = Some(v);
-    }
-    if let Some(v) = env("SSO_BRIDGE_PUBLIC_URL") {
-        f.public_url = Some(v);
-    }
-    if let Some(v) = env("SSO_BRIDGE_STORE_BACKEND") {
-        f.store.backend = v;
-    }
-    if let Some(v) = env("SSO_BRIDGE_REDIS_URL") {
-        f.store.redis_url = v;
-    }
-    if let Some(v) = env("SSO_BRIDGE_IDP_KEY_FILE") {
-        f.idp.key_file = Some(v.into());
-    }
-    if let Some(v) = env("SSO_BRIDGE_IDP_CERT_FILE") {
-        f.idp.cert_file = Some(v.into());
-    }
-    if let Some(v) = env("SSO_BRIDGE_PARTNER_LOGIN_URL") {
-        f.partner.login_url = Some(v);
-    }
-    if let Some(v) = env("SSO_BRIDGE_API_KEY_SHA256") {
-        f.partner.api_key_sha256 = v
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
+    env::apply(&mut f, env);
     let dev_mode = f.dev_mode;
     let mut warnings = Vec::new();
 
