@@ -1,8 +1,11 @@
 //! Configuration: one TOML file (every key documented in `deploy/config.example.toml`), then
 //! environment variables for secrets and addresses, validated once at start-up into [`Settings`].
 //! Every error names the key it is about.
+//!
+//! `file.rs` is the shape of the file and `env.rs` the environment overrides, in one table. Each
+//! section has its own validator, run in this order by `from_file`: `server.rs` (`listen`,
+//! `public_url`), `idp.rs`, `store.rs`, `sessions.rs`, `partner.rs`, `limits.rs`, `sites.rs`.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,14 +17,20 @@ use url::Url;
 
 mod env;
 mod file;
+mod idp;
+mod limits;
+mod partner;
+mod server;
+mod sessions;
+mod sites;
+mod store;
 
 use file::{
-    FileConfig, SessionsFile, SiteFile, default_api_per_key, default_event_log_max_len,
+    FileConfig, SessionsFile, default_api_per_key, default_event_log_max_len,
     default_header_read_timeout, default_key_prefix, default_max_connections,
     default_request_timeout, default_saml_per_client,
 };
 
-use crate::fields;
 use crate::keys;
 use saml::signer::XmlSigner;
 use saml::sp_metadata::ServiceProvider;
@@ -297,7 +306,7 @@ impl Settings {
             },
             backend: Backend::Memory,
             key_prefix: default_key_prefix(),
-            lifetimes: lifetimes(&SessionsFile::default()),
+            lifetimes: sessions::lifetimes(&SessionsFile::default()),
             first_login_confirmation: true,
             limits: Limits::default(),
             partner_login_url: url(&format!("{public_url}/"), "partner.login_url")?,
@@ -328,19 +337,6 @@ impl Settings {
     }
 }
 
-fn lifetimes(s: &SessionsFile) -> Lifetimes {
-    let secs = |n: u32| Duration::seconds(i64::from(n));
-    Lifetimes {
-        ticket: secs(s.ticket_ttl_secs),
-        session_idle: secs(s.idle_timeout_secs),
-        session_absolute: secs(s.absolute_timeout_secs),
-        pending_request: secs(s.pending_request_ttl_secs),
-        jump_window: secs(s.jump_window_secs),
-        bind_window: secs(s.bind_window_secs),
-        max_parked_requests: s.max_parked_requests,
-    }
-}
-
 /// Parses a URL for `key`; outside dev mode it must be https.
 fn checked_url(key: &str, raw: &str, dev_mode: bool) -> Result<Url, ConfigError> {
     let url =
@@ -362,6 +358,17 @@ fn checked_url(key: &str, raw: &str, dev_mode: bool) -> Result<Url, ConfigError>
     Ok(url)
 }
 
+/// A path from the file: relative paths are relative to the file's directory.
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Applies the environment to the parsed file, then validates it one section at a time, in this
+/// order: the first error ends it, and warnings are collected in the same order.
 fn from_file(
     mut f: FileConfig,
     base: &Path,
@@ -370,387 +377,31 @@ fn from_file(
     env::apply(&mut f, env);
     let dev_mode = f.dev_mode;
     let mut warnings = Vec::new();
-
-    let listen_raw = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_raw
-        .parse()
-        .map_err(|e| err("listen", format!("{listen_raw:?} is not host:port: {e}")))?;
-    let public_raw = f.public_url.ok_or_else(|| {
-        err(
-            "public_url",
-            "required: the https URL browsers and Huawei use to reach the bridge",
-        )
-    })?;
-    let public = checked_url("public_url", &public_raw, dev_mode)?;
-    if public.query().is_some() || public.fragment().is_some() {
-        return Err(err("public_url", "must not have a query or fragment"));
-    }
-    let public_url = public.as_str().trim_end_matches('/').to_owned();
-
-    // Keys (docs/security.md A12).
-    let resolve = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        }
-    };
-    let key_path = resolve(&f.idp.key_file.ok_or_else(|| {
-        err(
-            "idp.key_file",
-            "required (create one with `sso-bridge keygen`)",
-        )
-    })?);
-    let cert_path = resolve(&f.idp.cert_file.ok_or_else(|| {
-        err(
-            "idp.cert_file",
-            "required (create one with `sso-bridge keygen`)",
-        )
-    })?);
-    let key = keys::load_key(&key_path).map_err(|e| err("idp.key_file", e))?;
-    let cert = keys::load_cert(&cert_path).map_err(|e| err("idp.cert_file", e))?;
-    keys::check_pair(&key, &cert, &key_path, &cert_path).map_err(|e| err("idp.cert_file", e))?;
-    let days = keys::check_validity(&cert, &cert_path).map_err(|e| err("idp.cert_file", e))?;
-    if days < keys::EXPIRY_WARNING_DAYS {
-        warnings.push(format!("idp.cert_file: certificate expires in {days} days; publish a next_cert_file and roll over"));
-    }
-    if keys::readable_by_others(&key_path) {
-        warnings.push(format!(
-            "idp.key_file: {} is readable by group or others; chmod 600 it",
-            key_path.display()
-        ));
-    }
-    let next_cert = match f.idp.next_cert_file {
-        Some(p) if !p.as_os_str().is_empty() => {
-            let p = resolve(&p);
-            let c = keys::load_cert(&p).map_err(|e| err("idp.next_cert_file", e))?;
-            keys::check_validity(&c, &p).map_err(|e| err("idp.next_cert_file", e))?;
-            Some(c)
-        }
-        _ => None,
-    };
-    let signer = XmlSigner::new(key, &cert).map_err(|e| err("idp.key_file", e))?;
-    let entity_id = f
-        .idp
-        .entity_id
-        .unwrap_or_else(|| format!("{public_url}/saml/metadata"));
-    if entity_id.trim().is_empty() || entity_id.chars().any(char::is_control) {
-        return Err(err("idp.entity_id", "must be a non-empty URI"));
-    }
-    if f.idp.bp_id.chars().any(char::is_control) {
-        return Err(err("idp.bp_id", "must not contain control characters"));
-    }
-    for (key, value) in [
-        ("idp.assertion_lifetime_secs", f.idp.assertion_lifetime_secs),
-        ("idp.request_max_age_secs", f.idp.request_max_age_secs),
-    ] {
-        if !(10..=3600).contains(&value) {
-            return Err(err(key, "must be between 10 and 3600 seconds"));
-        }
-    }
-    if f.idp.clock_skew_secs > 600 {
-        return Err(err("idp.clock_skew_secs", "must be at most 600 seconds"));
-    }
-
-    let backend = match f.store.backend.as_str() {
-        "memory" => {
-            if !dev_mode {
-                warnings.push("store.backend: \"memory\" keeps sessions and mappings in this process only and loses them on restart; use \"redis\" in production".into());
-            }
-            Backend::Memory
-        }
-        "redis" => {
-            Url::parse(&f.store.redis_url).map_err(|e| err("store.redis_url", e))?;
-            Backend::Redis(f.store.redis_url)
-        }
-        other => {
-            return Err(err(
-                "store.backend",
-                format!("{other:?} is not one of \"memory\", \"redis\""),
-            ));
-        }
-    };
-    if f.store.key_prefix.is_empty() || f.store.key_prefix.contains(char::is_whitespace) {
-        return Err(err("store.key_prefix", "must be non-empty without spaces"));
-    }
-    let s = &f.sessions;
-    if !(5..=600).contains(&s.ticket_ttl_secs) {
-        return Err(err(
-            "sessions.ticket_ttl_secs",
-            "must be between 5 and 600 seconds",
-        ));
-    }
-    if s.idle_timeout_secs == 0 || s.absolute_timeout_secs < s.idle_timeout_secs {
-        return Err(err(
-            "sessions.absolute_timeout_secs",
-            "must be at least idle_timeout_secs, which must be positive",
-        ));
-    }
-    if !(60..=3600).contains(&s.pending_request_ttl_secs) {
-        return Err(err(
-            "sessions.pending_request_ttl_secs",
-            "must be between 60 and 3600 seconds",
-        ));
-    }
-    if !(100..=10_000_000).contains(&s.max_parked_requests) {
-        return Err(err(
-            "sessions.max_parked_requests",
-            "must be between 100 and 10000000",
-        ));
-    }
-    if !(10..=3600).contains(&s.jump_window_secs) {
-        return Err(err(
-            "sessions.jump_window_secs",
-            "must be between 10 and 3600 seconds",
-        ));
-    }
-    if !(60..=86_400).contains(&s.bind_window_secs) {
-        return Err(err(
-            "sessions.bind_window_secs",
-            "must be between 60 and 86400 seconds",
-        ));
-    }
-
-    let login_raw = f.partner.login_url.ok_or_else(|| {
-        err(
-            "partner.login_url",
-            "required: the partner platform page that logs users in",
-        )
-    })?;
-    let partner_login_url = checked_url("partner.login_url", &login_raw, dev_mode)?;
-    let optional_url = |key: &str, raw: &Option<String>| -> Result<Option<Url>, ConfigError> {
-        raw.as_deref()
-            .filter(|r| !r.is_empty())
-            .map(|r| checked_url(key, r, dev_mode))
-            .transpose()
-    };
-    let partner_landing_url = optional_url("partner.landing_url", &f.partner.landing_url)?
-        .unwrap_or_else(|| partner_login_url.clone());
-    let partner_logout_url = optional_url("partner.logout_url", &f.partner.logout_url)?
-        .unwrap_or_else(|| partner_login_url.clone());
-    if !(1000..=10_000_000).contains(&f.store.event_log_max_len) {
-        return Err(err(
-            "store.event_log_max_len",
-            "must be between 1000 and 10000000",
-        ));
-    }
-    let mut api_key_hashes = Vec::new();
-    for (i, h) in f.partner.api_key_sha256.iter().enumerate() {
-        let key = format!("partner.api_key_sha256[{i}]");
-        let hash = parse_sha256_hex(h).ok_or_else(|| {
-            err(
-                &key,
-                "must be 64 hex characters (`sso-bridge hash-api-key` prints one)",
-            )
-        })?;
-        if is_retired_demo_key_hash(&hash) {
-            return Err(err(
-                key,
-                "is the hash of the published demo key; generate a key of your own and put the output of `sso-bridge hash-api-key` here",
-            ));
-        }
-        api_key_hashes.push(hash);
-    }
-    if api_key_hashes.is_empty() {
-        warnings.push(
-            "partner.api_key_sha256: no API key configured; the partner API refuses every call"
-                .into(),
-        );
-    }
-
-    let l = &f.limits;
-    if !(1..=300).contains(&l.header_read_timeout_secs) {
-        return Err(err(
-            "limits.header_read_timeout_secs",
-            "must be between 1 and 300",
-        ));
-    }
-    if !(1..=3600).contains(&l.request_timeout_secs) {
-        return Err(err(
-            "limits.request_timeout_secs",
-            "must be between 1 and 3600",
-        ));
-    }
-    if !(1..=1_000_000).contains(&l.max_connections) {
-        return Err(err(
-            "limits.max_connections",
-            "must be between 1 and 1000000",
-        ));
-    }
-    let limits = Limits {
-        header_read_timeout: std::time::Duration::from_secs(l.header_read_timeout_secs.into()),
-        request_timeout: std::time::Duration::from_secs(l.request_timeout_secs.into()),
-        max_connections: l.max_connections,
-        api_requests_per_minute_per_key: l.api_requests_per_minute_per_key,
-        saml_requests_per_minute_per_client: f.limits.saml_requests_per_minute_per_client,
-        client_address_header: f
-            .limits
-            .client_address_header
-            .as_deref()
-            .map(|h| {
-                let name = axum::http::HeaderName::try_from(h).map_err(|_| {
-                    err(
-                        "limits.client_address_header",
-                        format!("{h:?} is not a valid header name"),
-                    )
-                })?;
-                // RFC 7239's `Forwarded: for=…` is not a list of addresses.
-                if name == axum::http::header::FORWARDED {
-                    return Err(err(
-                        "limits.client_address_header",
-                        "must name a header holding addresses only (x-forwarded-for, x-real-ip), not forwarded",
-                    ));
-                }
-                Ok(name)
-            })
-            .transpose()?,
-    };
-    let sites = load_sites(&f.sites, &resolve, dev_mode, &mut warnings)?;
+    let server = server::validate(f.listen, f.public_url, dev_mode)?;
+    let idp = idp::validate(f.idp, base, &server.public_url, &mut warnings)?;
+    let store = store::validate(f.store, dev_mode, &mut warnings)?;
+    let sessions = sessions::validate(&f.sessions)?;
+    let partner = partner::validate(f.partner, dev_mode, &mut warnings)?;
+    let limits = limits::validate(&f.limits)?;
+    let sites = sites::validate(&f.sites, base, dev_mode, &mut warnings)?;
     Ok(Settings {
-        listen,
-        public_url,
+        listen: server.listen,
+        public_url: server.public_url,
         dev_mode,
-        idp: IdpSettings {
-            entity_id,
-            signer: Arc::new(signer),
-            cert,
-            next_cert,
-            bp_id: f.idp.bp_id,
-            assertion_lifetime: Duration::seconds(i64::from(f.idp.assertion_lifetime_secs)),
-            clock_skew: Duration::seconds(i64::from(f.idp.clock_skew_secs)),
-            request_max_age: Duration::seconds(i64::from(f.idp.request_max_age_secs)),
-            sign_response: f.idp.sign_response,
-        },
-        backend,
-        key_prefix: f.store.key_prefix,
-        lifetimes: lifetimes(&f.sessions),
-        first_login_confirmation: f.sessions.first_login_confirmation,
+        idp,
+        backend: store.backend,
+        key_prefix: store.key_prefix,
+        lifetimes: sessions.lifetimes,
+        first_login_confirmation: sessions.first_login_confirmation,
         limits,
-        partner_login_url,
-        partner_landing_url,
-        partner_logout_url,
-        event_log_max_len: f.store.event_log_max_len,
-        api_key_hashes,
+        partner_login_url: partner.login_url,
+        partner_landing_url: partner.landing_url,
+        partner_logout_url: partner.logout_url,
+        event_log_max_len: store.event_log_max_len,
+        api_key_hashes: partner.api_key_hashes,
         sites,
         warnings,
     })
-}
-
-fn load_sites(
-    files: &[SiteFile],
-    resolve: &dyn Fn(&Path) -> PathBuf,
-    dev_mode: bool,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<Site>, ConfigError> {
-    if files.is_empty() {
-        return Err(err("sites", "at least one [[sites]] entry is required"));
-    }
-    let mut names = HashSet::new();
-    let mut entity_ids = HashSet::new();
-    let mut sites = Vec::new();
-    for (i, s) in files.iter().enumerate() {
-        let key = |k: &str| format!("sites[{i}].{k}");
-        let name_ok = !s.name.is_empty()
-            && s.name.len() <= 32
-            && s.name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
-            return Err(err(
-                key("name"),
-                "must be 1-32 characters of a-z, 0-9 or '-'",
-            ));
-        }
-        if !names.insert(s.name.clone()) {
-            return Err(err(
-                key("name"),
-                format!("{:?} is used by two sites", s.name),
-            ));
-        }
-        if s.x_account_type.is_empty()
-            || s.x_account_type.len() > 64
-            || s.x_account_type.chars().any(char::is_control)
-        {
-            return Err(err(
-                key("x_account_type"),
-                "must be 1-64 characters (the Partner Platform ID Huawei shows)",
-            ));
-        }
-        let path = resolve(&s.sp_metadata_file);
-        let xml = std::fs::read(&path)
-            .map_err(|e| err(key("sp_metadata_file"), format!("{}: {e}", path.display())))?;
-        let sp = ServiceProvider::from_metadata(&xml, dev_mode)
-            .map_err(|e| err(key("sp_metadata_file"), format!("{}: {e}", path.display())))?;
-        if !entity_ids.insert(sp.entity_id.clone()) {
-            return Err(err(
-                key("sp_metadata_file"),
-                format!("entityID {} is used by two sites", sp.entity_id),
-            ));
-        }
-        for cert in &sp.signing_certs {
-            match keys::check_validity(cert, &path) {
-                Ok(days) if days < keys::EXPIRY_WARNING_DAYS => warnings.push(format!(
-                    "{}: a Huawei signing certificate expires in {days} days; fetch Huawei's new SP metadata",
-                    key("sp_metadata_file")
-                )),
-                Ok(_) => {}
-                Err(e) => warnings.push(format!("{}: {e}", key("sp_metadata_file"))),
-            }
-        }
-        let login_url = checked_url(&key("login_url"), &s.login_url, dev_mode)?;
-        let default_raw =
-            Url::parse(&s.default_service).map_err(|e| err(key("default_service"), e))?;
-        let allowed_service_hosts = if s.allowed_service_hosts.is_empty() {
-            default_raw
-                .host_str()
-                .map(|h| vec![h.to_owned()])
-                .unwrap_or_default()
-        } else {
-            s.allowed_service_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        };
-        let default_service = fields::service_url(&s.default_service, &allowed_service_hosts)
-            .map_err(|_| {
-                err(
-                    key("default_service"),
-                    "must be an https URL on one of allowed_service_hosts",
-                )
-            })?;
-        let return_url = |k: &str, raw: &Option<String>| -> Result<Option<Url>, ConfigError> {
-            raw.as_deref()
-                .filter(|r| !r.is_empty())
-                .map(|r| checked_url(&key(k), r, dev_mode))
-                .transpose()
-        };
-        let payment_success_url = return_url("payment_success_url", &s.payment_success_url)?;
-        let recharge_url = return_url("recharge_url", &s.recharge_url)?;
-        if s.return_params.iter().any(|p| {
-            p.is_empty()
-                || p.len() > 64
-                || !p
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        }) {
-            return Err(err(
-                key("return_params"),
-                "names must be 1-64 characters of letters, digits, '_', '-' or '.'",
-            ));
-        }
-        sites.push(Site {
-            name: s.name.clone(),
-            x_account_type: s.x_account_type.clone(),
-            sp: Arc::new(sp),
-            login_url,
-            default_service,
-            allowed_service_hosts,
-            payment_success_url,
-            recharge_url,
-            return_params: s.return_params.clone(),
-        });
-    }
-    Ok(sites)
 }
 
 /// Parses 64 hex characters.
