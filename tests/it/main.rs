@@ -8,6 +8,7 @@ mod bind_result;
 #[cfg(feature = "demo")]
 mod chromium;
 mod config;
+mod deploy;
 mod fuzz_corpus;
 mod golden;
 mod hardening;
