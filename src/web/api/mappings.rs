@@ -16,47 +16,36 @@ use crate::flow::mappings::MAX_IMPORT_LINES;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::request_id::RequestId;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn flow_err(request_id: &RequestId) -> impl Fn(FlowError) -> ApiError + '_ {
-    move |e| ApiError::from_flow(e, request_id)
-}
-
-fn path_err(e: &PathRejection, request_id: &RequestId) -> ApiError {
+fn path_err(e: &PathRejection) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_path",
         format!("path: {e}"),
-        request_id,
     )
 }
 
-fn query_err(e: &QueryRejection, request_id: &RequestId) -> ApiError {
+fn query_err(e: &QueryRejection) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_field",
         format!("query: {e}"),
-        request_id,
     )
 }
 
 /// `PUT /api/v1/sites/{site}/mappings/{x_user_id}`: create (201) or replace (200).
 pub async fn put_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let req: MappingRequest = json_body(&headers, body, &request_id)?;
-    let (result, view) = bridge
-        .put_mapping(&site, &x_user_id, req, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
+    let req: MappingRequest = json_body(&headers, body)?;
+    let (result, view) = bridge.put_mapping(&site, &x_user_id, req, &actor).await?;
     tracing::info!(site = %site, result = ?result, "mapping stored");
     let status = if result == PutResult::Created {
         StatusCode::CREATED
@@ -69,29 +58,21 @@ pub async fn put_one(
 /// `GET /api/v1/sites/{site}/mappings/{x_user_id}`.
 pub async fn get_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let view = bridge
-        .read_mapping(&site, &x_user_id)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
+    let view = bridge.read_mapping(&site, &x_user_id).await?;
     Ok(json_response(StatusCode::OK, &view))
 }
 
 /// `DELETE /api/v1/sites/{site}/mappings/{x_user_id}`: unbind; answers with what was removed.
 pub async fn delete_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     Extension(Actor(actor)): Extension<Actor>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let view = bridge
-        .delete_mapping(&site, &x_user_id, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
+    let view = bridge.delete_mapping(&site, &x_user_id, &actor).await?;
     tracing::info!(site = %site, "mapping removed");
     Ok(json_response(StatusCode::OK, &view))
 }
@@ -108,12 +89,11 @@ pub struct ListQuery {
 /// `GET /api/v1/sites/{site}/mappings[?domain_id=…|?cursor=…&limit=…]`.
 pub async fn list(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
-    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
+    let Path(site) = path.map_err(|e| path_err(&e))?;
+    let Query(q) = query.map_err(|e| query_err(&e))?;
     let page = match q.domain_id {
         // A reverse lookup answers 0 or 1 mapping; a limit is still checked like the listing's.
         Some(_) if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) => {
@@ -121,7 +101,6 @@ pub async fn list(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
                 "limit: must be between 1 and 1000",
-                &request_id,
             ));
         }
         Some(domain_id) => match bridge.mapping_for_domain(&site, &domain_id).await {
@@ -133,12 +112,13 @@ pub async fn list(
                 mappings: Vec::new(),
                 next_cursor: None,
             },
-            Err(e) => return Err(ApiError::from_flow(e, &request_id)),
+            Err(e) => return Err(e.into()),
         },
-        None => bridge
-            .list_mappings(&site, q.cursor.as_deref(), q.limit)
-            .await
-            .map_err(flow_err(&request_id))?,
+        None => {
+            bridge
+                .list_mappings(&site, q.cursor.as_deref(), q.limit)
+                .await?
+        }
     };
     Ok(json_response(StatusCode::OK, &page))
 }
@@ -146,7 +126,7 @@ pub async fn list(
 /// Reads an NDJSON body chunk by chunk, counting its non-blank lines as they arrive, and stops at
 /// the first chunk that would pass [`MAX_IMPORT_BYTES`] or [`MAX_IMPORT_LINES`]: an oversized
 /// import is refused before it is buffered, and nothing per line is allocated while reading.
-async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, ApiError> {
+async fn read_ndjson(mut body: Body) -> Result<Vec<u8>, ApiError> {
     let mut buffer = Vec::new();
     let (mut lines, mut in_line) = (0usize, false);
     while let Some(frame) = body.frame().await {
@@ -155,7 +135,6 @@ async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, 
                 StatusCode::BAD_REQUEST,
                 "invalid_body",
                 "the request body could not be read",
-                request_id,
             )
         })?;
         let Ok(data) = frame.into_data() else {
@@ -166,7 +145,6 @@ async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, 
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 "an import is at most 4 MiB; split it",
-                request_id,
             ));
         }
         for &b in data.iter() {
@@ -182,7 +160,6 @@ async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, 
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
                 format!("body: must have at most {MAX_IMPORT_LINES} lines; split the import"),
-                request_id,
             ));
         }
         buffer.extend_from_slice(&data);
@@ -193,32 +170,23 @@ async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, 
 /// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
 pub async fn import(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
-    check_media_type(
-        &headers,
-        &["application/x-ndjson", "application/jsonl"],
-        &request_id,
-    )?;
-    let body = read_ndjson(body, &request_id).await?;
+    let Path(site) = path.map_err(|e| path_err(&e))?;
+    check_media_type(&headers, &["application/x-ndjson", "application/jsonl"])?;
+    let body = read_ndjson(body).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
             "the import must be UTF-8 NDJSON",
-            &request_id,
         )
     })?;
     let actor = actor.replacen("api:", "import:", 1);
-    let report = bridge
-        .import_mappings(&site, text, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let report = bridge.import_mappings(&site, text, &actor).await?;
     tracing::info!(site = %site, lines = report.results.len(), "mappings imported");
     Ok(json_response(StatusCode::OK, &report))
 }
@@ -234,28 +202,20 @@ pub struct EventsQuery {
 /// `GET /api/v1/events?after=…&limit=…`.
 pub async fn events(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult {
-    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
-    let page = bridge
-        .events(q.after.as_deref(), q.limit)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let Query(q) = query.map_err(|e| query_err(&e))?;
+    let page = bridge.events(q.after.as_deref(), q.limit).await?;
     Ok(json_response(StatusCode::OK, &page))
 }
 
 /// `DELETE /api/v1/users/{x_user_id}/sessions`.
 pub async fn end_sessions(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    let Path(x_user_id) = path.map_err(|e| path_err(&e, &request_id))?;
-    let ended = bridge
-        .end_user_sessions(&x_user_id)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let Path(x_user_id) = path.map_err(|e| path_err(&e))?;
+    let ended = bridge.end_user_sessions(&x_user_id).await?;
     tracing::info!(ended, "user sessions ended");
     Ok(json_response(StatusCode::OK, &json!({ "ended": ended })))
 }

@@ -11,6 +11,7 @@ pub mod tickets;
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,14 +20,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use axum::{Extension, Json};
 use openssl::sha::sha256;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use super::request_id::RequestId;
 
 /// The OpenAPI document of this API, kept in the repository.
 pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.json");
@@ -149,21 +148,19 @@ fn openapi(document: Arc<str>) -> Response {
     res
 }
 
-async fn not_found(Extension(request_id): Extension<RequestId>) -> ApiError {
+async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "no such API endpoint; see /api/v1/openapi.json",
-        &request_id,
     )
 }
 
-async fn method_not_allowed(Extension(request_id): Extension<RequestId>) -> ApiError {
+async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this endpoint does not accept that method; see /api/v1/openapi.json",
-        &request_id,
     )
 }
 
@@ -173,13 +170,8 @@ pub struct Actor(pub String);
 
 /// Middleware: authenticates from the headers alone, before the handler's extractors read the
 /// body, so an unauthenticated client cannot make the bridge buffer (up to 4 MiB of) a body.
-pub async fn require_key(
-    State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let actor = match authenticate(&bridge, req.headers(), &request_id) {
+pub async fn require_key(State(bridge): State<AppState>, mut req: Request, next: Next) -> Response {
+    let actor = match authenticate(&bridge, req.headers()) {
         Ok(actor) => actor,
         Err(e) => return e.into_response(),
     };
@@ -191,7 +183,7 @@ pub async fn require_key(
             "requests with this API key",
             crate::rate_limit::retry_after_secs(wait),
         );
-        return ApiError::from_flow(err, &request_id).into_response();
+        return ApiError::from(err).into_response();
     }
     req.extensions_mut().insert(Actor(actor));
     next.run(req).await
@@ -199,17 +191,12 @@ pub async fn require_key(
 
 /// Checks the bearer key against every configured hash without an early exit, and returns
 /// the actor to record in the event log: `api:<first 8 hex digits of the key's hash>`.
-pub fn authenticate(
-    bridge: &AppState,
-    headers: &HeaderMap,
-    request_id: &RequestId,
-) -> Result<String, ApiError> {
+pub fn authenticate(bridge: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "send a valid partner API key as `Authorization: Bearer <key>`",
-            request_id,
         )
     };
     let key = headers
@@ -248,11 +235,7 @@ fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
 }
 
 /// Refuses a request whose media type is not one of `accepted`.
-pub fn check_media_type(
-    headers: &HeaderMap,
-    accepted: &[&str],
-    request_id: &RequestId,
-) -> Result<(), ApiError> {
+pub fn check_media_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), ApiError> {
     if media_type_is(headers, accepted) {
         return Ok(());
     }
@@ -260,7 +243,6 @@ pub fn check_media_type(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
         format!("send the body as {}", accepted.join(" or ")),
-        request_id,
     ))
 }
 
@@ -269,10 +251,9 @@ pub fn body_of(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     accepted: &[&str],
-    request_id: &RequestId,
 ) -> Result<Bytes, ApiError> {
-    let body = body.map_err(|e| body_error(&e, request_id))?;
-    check_media_type(headers, accepted, request_id)?;
+    let body = body.map_err(|e| body_error(&e))?;
+    check_media_type(headers, accepted)?;
     Ok(body)
 }
 
@@ -280,9 +261,8 @@ pub fn body_of(
 pub fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-    request_id: &RequestId,
 ) -> Result<T, ApiError> {
-    let body = body_of(headers, body, &["application/json"], request_id)?;
+    let body = body_of(headers, body, &["application/json"])?;
     serde_json::from_slice(&body).map_err(|e| {
         let (status, code) = if e.is_data() {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
@@ -293,26 +273,23 @@ pub fn json_body<T: DeserializeOwned>(
             status,
             code,
             format!("request body: {}", crate::json_error::describe(&e)),
-            request_id,
         )
     })
 }
 
 /// Maps a body read failure (usually the size limit) to the API error shape.
-pub fn body_error(e: &BytesRejection, request_id: &RequestId) -> ApiError {
+pub fn body_error(e: &BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             "request body is too large",
-            request_id,
         )
     } else {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
             "request body could not be read",
-            request_id,
         )
     }
 }

@@ -11,21 +11,16 @@ use super::{Actor, json_body, json_response};
 use crate::flow::TicketRequest;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::request_id::RequestId;
 
 /// Creates a single-use login ticket for a user the partner platform has authenticated.
 pub async fn create_ticket(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     Extension(Actor(actor)): Extension<Actor>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req: TicketRequest = json_body(&headers, body, &request_id)?;
-    let created = bridge
-        .create_ticket(req, &actor)
-        .await
-        .map_err(|e| ApiError::from_flow(e, &request_id))?;
+    let req: TicketRequest = json_body(&headers, body)?;
+    let created = bridge.create_ticket(req, &actor).await?;
     tracing::info!(key = %actor, "login ticket created");
     Ok(json_response(StatusCode::CREATED, &created))
 }
