@@ -318,3 +318,35 @@ async fn the_rate_limit_answer_is_pinned() {
     .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Every operation but the OpenAPI document authenticates first: without a valid key, a bad path,
+/// a bad query and a bad body all get the 401, so a handler that forgot its `Partner` (or took it
+/// after another extractor) is caught here.
+#[tokio::test]
+async fn every_operation_authenticates_before_anything_else() {
+    let env = TestEnv::new(Backend::Memory).await;
+    for (method, path, _) in sso_bridge::web::api::operations() {
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        let uri = format!(
+            "{}?bogus=1&limit=x",
+            path.replace("{site}", "%FF").replace("{x_user_id}", "%C3")
+        );
+        for key in [None, Some("wrong-key-0123456789")] {
+            let req = request(
+                method.as_str(),
+                &uri,
+                key,
+                Some("text/plain"),
+                b"\xff{".to_vec(),
+            );
+            let res = call(&env.router, req).await;
+            assert_eq!(
+                (res.status, res.error_code().as_str()),
+                (StatusCode::UNAUTHORIZED, "unauthorized"),
+                "{method} {path} {key:?}"
+            );
+        }
+    }
+}

@@ -1,52 +1,52 @@
 //! Mapping, event and session endpoints of the partner API.
 
-use axum::Extension;
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
-use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Actor, MAX_IMPORT_BYTES, check_media_type, json_body, json_response};
+use super::auth::Partner;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::json_response;
+use super::ndjson::NdjsonImport;
 use crate::flow::FlowError;
-use crate::flow::mappings::MAX_IMPORT_LINES;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn path_err(e: &PathRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_path",
-        format!("path: {e}"),
-    )
+/// Path of one mapping: `/api/v1/sites/{site}/mappings/{x_user_id}`.
+#[derive(Debug, Deserialize)]
+pub struct MappingPath {
+    site: String,
+    x_user_id: String,
 }
 
-fn query_err(e: &QueryRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_field",
-        format!("query: {e}"),
-    )
+/// Path of a site's collections: `/api/v1/sites/{site}/…`.
+#[derive(Debug, Deserialize)]
+pub struct SitePath {
+    site: String,
+}
+
+/// Path of a partner user's resources: `/api/v1/users/{x_user_id}/…`.
+#[derive(Debug, Deserialize)]
+pub struct UserPath {
+    x_user_id: String,
 }
 
 /// `PUT /api/v1/sites/{site}/mappings/{x_user_id}`: create (201) or replace (200).
 pub async fn put_one(
     State(bridge): State<AppState>,
-    Extension(Actor(actor)): Extension<Actor>,
-    headers: HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    partner: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
+    ApiJson(req): ApiJson<MappingRequest>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
-    let req: MappingRequest = json_body(&headers, body)?;
-    let (result, view) = bridge.put_mapping(&site, &x_user_id, req, &actor).await?;
-    tracing::info!(site = %site, result = ?result, "mapping stored");
+    let (result, view) = bridge
+        .put_mapping(&p.site, &p.x_user_id, req, partner.actor())
+        .await?;
+    tracing::info!(site = %p.site, result = ?result, "mapping stored");
     let status = if result == PutResult::Created {
         StatusCode::CREATED
     } else {
@@ -58,22 +58,23 @@ pub async fn put_one(
 /// `GET /api/v1/sites/{site}/mappings/{x_user_id}`.
 pub async fn get_one(
     State(bridge): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    _: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
-    let view = bridge.read_mapping(&site, &x_user_id).await?;
+    let view = bridge.read_mapping(&p.site, &p.x_user_id).await?;
     Ok(json_response(StatusCode::OK, &view))
 }
 
 /// `DELETE /api/v1/sites/{site}/mappings/{x_user_id}`: unbind; answers with what was removed.
 pub async fn delete_one(
     State(bridge): State<AppState>,
-    Extension(Actor(actor)): Extension<Actor>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    partner: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e))?;
-    let view = bridge.delete_mapping(&site, &x_user_id, &actor).await?;
-    tracing::info!(site = %site, "mapping removed");
+    let view = bridge
+        .delete_mapping(&p.site, &p.x_user_id, partner.actor())
+        .await?;
+    tracing::info!(site = %p.site, "mapping removed");
     Ok(json_response(StatusCode::OK, &view))
 }
 
@@ -89,11 +90,10 @@ pub struct ListQuery {
 /// `GET /api/v1/sites/{site}/mappings[?domain_id=…|?cursor=…&limit=…]`.
 pub async fn list(
     State(bridge): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    _: Partner,
+    ApiPath(SitePath { site }): ApiPath<SitePath>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e))?;
-    let Query(q) = query.map_err(|e| query_err(&e))?;
     let page = match q.domain_id {
         // A reverse lookup answers 0 or 1 mapping; a limit is still checked like the listing's.
         Some(_) if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) => {
@@ -123,70 +123,16 @@ pub async fn list(
     Ok(json_response(StatusCode::OK, &page))
 }
 
-/// Reads an NDJSON body chunk by chunk, counting its non-blank lines as they arrive, and stops at
-/// the first chunk that would pass [`MAX_IMPORT_BYTES`] or [`MAX_IMPORT_LINES`]: an oversized
-/// import is refused before it is buffered, and nothing per line is allocated while reading.
-async fn read_ndjson(mut body: Body) -> Result<Vec<u8>, ApiError> {
-    let mut buffer = Vec::new();
-    let (mut lines, mut in_line) = (0usize, false);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "the request body could not be read",
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if buffer.len() + data.len() > MAX_IMPORT_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "an import is at most 4 MiB; split it",
-            ));
-        }
-        for &b in data.iter() {
-            if b == b'\n' {
-                lines += usize::from(in_line);
-                in_line = false;
-            } else if !b.is_ascii_whitespace() {
-                in_line = true;
-            }
-        }
-        if lines + usize::from(in_line) > MAX_IMPORT_LINES {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                format!("body: must have at most {MAX_IMPORT_LINES} lines; split the import"),
-            ));
-        }
-        buffer.extend_from_slice(&data);
-    }
-    Ok(buffer)
-}
-
 /// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
 pub async fn import(
     State(bridge): State<AppState>,
-    Extension(Actor(actor)): Extension<Actor>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Body,
+    partner: Partner,
+    ApiPath(SitePath { site }): ApiPath<SitePath>,
+    NdjsonImport(text): NdjsonImport,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e))?;
-    check_media_type(&headers, &["application/x-ndjson", "application/jsonl"])?;
-    let body = read_ndjson(body).await?;
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "the import must be UTF-8 NDJSON",
-        )
-    })?;
-    let actor = actor.replacen("api:", "import:", 1);
-    let report = bridge.import_mappings(&site, text, &actor).await?;
+    let report = bridge
+        .import_mappings(&site, &text, &partner.import_actor())
+        .await?;
     tracing::info!(site = %site, lines = report.results.len(), "mappings imported");
     Ok(json_response(StatusCode::OK, &report))
 }
@@ -202,9 +148,9 @@ pub struct EventsQuery {
 /// `GET /api/v1/events?after=…&limit=…`.
 pub async fn events(
     State(bridge): State<AppState>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
+    _: Partner,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult {
-    let Query(q) = query.map_err(|e| query_err(&e))?;
     let page = bridge.events(q.after.as_deref(), q.limit).await?;
     Ok(json_response(StatusCode::OK, &page))
 }
@@ -212,9 +158,9 @@ pub async fn events(
 /// `DELETE /api/v1/users/{x_user_id}/sessions`.
 pub async fn end_sessions(
     State(bridge): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    _: Partner,
+    ApiPath(UserPath { x_user_id }): ApiPath<UserPath>,
 ) -> ApiResult {
-    let Path(x_user_id) = path.map_err(|e| path_err(&e))?;
     let ended = bridge.end_user_sessions(&x_user_id).await?;
     tracing::info!(ended, "user sessions ended");
     Ok(json_response(StatusCode::OK, &json!({ "ended": ended })))
