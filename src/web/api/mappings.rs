@@ -10,6 +10,7 @@ use super::auth::Partner;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::json_response;
 use super::ndjson::NdjsonImport;
+use super::views::{EventPageView, MappingPageView, MappingView};
 use crate::flow::FlowError;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
@@ -43,7 +44,7 @@ pub async fn put_one(
     ApiPath(p): ApiPath<MappingPath>,
     ApiJson(req): ApiJson<MappingRequest>,
 ) -> ApiResult {
-    let (result, view) = bridge
+    let (result, mapping) = bridge
         .put_mapping(&p.site, &p.x_user_id, req, partner.actor())
         .await?;
     tracing::info!(site = %p.site, result = ?result, "mapping stored");
@@ -52,7 +53,7 @@ pub async fn put_one(
     } else {
         StatusCode::OK
     };
-    Ok(json_response(status, &view))
+    Ok(json_response(status, &MappingView::from(&mapping)))
 }
 
 /// `GET /api/v1/sites/{site}/mappings/{x_user_id}`.
@@ -61,8 +62,8 @@ pub async fn get_one(
     _: Partner,
     ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let view = bridge.read_mapping(&p.site, &p.x_user_id).await?;
-    Ok(json_response(StatusCode::OK, &view))
+    let mapping = bridge.read_mapping(&p.site, &p.x_user_id).await?;
+    Ok(json_response(StatusCode::OK, &MappingView::from(&mapping)))
 }
 
 /// `DELETE /api/v1/sites/{site}/mappings/{x_user_id}`: unbind; answers with what was removed.
@@ -71,11 +72,11 @@ pub async fn delete_one(
     partner: Partner,
     ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let view = bridge
+    let removed = bridge
         .delete_mapping(&p.site, &p.x_user_id, partner.actor())
         .await?;
     tracing::info!(site = %p.site, "mapping removed");
-    Ok(json_response(StatusCode::OK, &view))
+    Ok(json_response(StatusCode::OK, &MappingView::from(&removed)))
 }
 
 /// Query of the listing.
@@ -104,8 +105,8 @@ pub async fn list(
             ));
         }
         Some(domain_id) => match bridge.mapping_for_domain(&site, &domain_id).await {
-            Ok(view) => MappingPage {
-                mappings: vec![view],
+            Ok(mapping) => MappingPage {
+                mappings: vec![mapping],
                 next_cursor: None,
             },
             Err(FlowError::MappingNotFound) => MappingPage {
@@ -120,7 +121,7 @@ pub async fn list(
                 .await?
         }
     };
-    Ok(json_response(StatusCode::OK, &page))
+    Ok(json_response(StatusCode::OK, &MappingPageView::from(&page)))
 }
 
 /// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
@@ -152,7 +153,7 @@ pub async fn events(
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult {
     let page = bridge.events(q.after.as_deref(), q.limit).await?;
-    Ok(json_response(StatusCode::OK, &page))
+    Ok(json_response(StatusCode::OK, &EventPageView::from(&page)))
 }
 
 /// `DELETE /api/v1/users/{x_user_id}/sessions`.

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod mappings;
 pub mod ndjson;
 pub mod tickets;
+pub mod views;
 
 use std::sync::Arc;
 
