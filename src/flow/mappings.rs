@@ -41,15 +41,15 @@ pub(crate) struct ImportLine {
     pub(crate) user_name: Option<String>,
 }
 
-/// A mapping as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MappingView {
+/// A stored mapping with the key it is stored under. Not serializable: the API shows it through
+/// its own view type (`web::api::views`), so a change to the store cannot change the API's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteMapping {
     /// Site.
     pub site: String,
     /// Partner user.
     pub x_user_id: String,
     /// The mapping.
-    #[serde(flatten)]
     pub mapping: Mapping,
 }
 
@@ -65,16 +65,16 @@ pub enum PutResult {
 }
 
 /// A page of mappings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct MappingPage {
     /// The mappings, in x_user_id order.
-    pub mappings: Vec<MappingView>,
+    pub mappings: Vec<SiteMapping>,
     /// Cursor for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// A page of events.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct EventPage {
     /// Events, oldest first.
     pub events: Vec<Event>,
@@ -163,7 +163,7 @@ impl Bridge {
         x_user_id: &str,
         req: MappingRequest,
         actor: &str,
-    ) -> Result<(PutResult, MappingView), FlowError> {
+    ) -> Result<(PutResult, SiteMapping), FlowError> {
         let site = self.known_site(site)?;
         let uid = XUserId::parse(x_user_id)?;
         let fields = validated(&req.domain_id, &req.domain_name, req.user_id, req.user_name)?;
@@ -177,7 +177,7 @@ impl Bridge {
         };
         Ok((
             result,
-            MappingView {
+            SiteMapping {
                 site: site.name.clone(),
                 x_user_id: uid.as_str().to_owned(),
                 mapping,
@@ -190,7 +190,7 @@ impl Bridge {
         &self,
         site: &str,
         x_user_id: &str,
-    ) -> Result<MappingView, FlowError> {
+    ) -> Result<SiteMapping, FlowError> {
         let site = self.known_site(site)?;
         let uid = XUserId::parse_existing(x_user_id)?;
         let mapping = self
@@ -198,7 +198,7 @@ impl Bridge {
             .get_mapping(&site.name, &uid)
             .await?
             .ok_or(FlowError::MappingNotFound)?;
-        Ok(MappingView {
+        Ok(SiteMapping {
             site: site.name.clone(),
             x_user_id: uid.as_str().to_owned(),
             mapping,
@@ -211,12 +211,12 @@ impl Bridge {
         site: &str,
         x_user_id: &str,
         actor: &str,
-    ) -> Result<MappingView, FlowError> {
+    ) -> Result<SiteMapping, FlowError> {
         let site = self.known_site(site)?;
         let uid = XUserId::parse_existing(x_user_id)?;
         let change = self.api_change(site, &uid, actor);
         match self.store.unbind_mapping(&change, None, None).await? {
-            UnbindOutcome::Removed(mapping) => Ok(MappingView {
+            UnbindOutcome::Removed(mapping) => Ok(SiteMapping {
                 site: site.name.clone(),
                 x_user_id: uid.as_str().to_owned(),
                 mapping,
@@ -233,7 +233,7 @@ impl Bridge {
         &self,
         site: &str,
         domain_id: &str,
-    ) -> Result<MappingView, FlowError> {
+    ) -> Result<SiteMapping, FlowError> {
         let site = self.known_site(site)?;
         let domain_id = fields::domain_id(domain_id)?;
         let (uid, mapping) = self
@@ -241,7 +241,7 @@ impl Bridge {
             .mapping_by_domain(&site.name, &domain_id)
             .await?
             .ok_or(FlowError::MappingNotFound)?;
-        Ok(MappingView {
+        Ok(SiteMapping {
             site: site.name.clone(),
             x_user_id: uid,
             mapping,
@@ -280,7 +280,7 @@ impl Bridge {
         Ok(MappingPage {
             mappings: rows
                 .into_iter()
-                .map(|(x_user_id, mapping)| MappingView {
+                .map(|(x_user_id, mapping)| SiteMapping {
                     site: site.name.clone(),
                     x_user_id,
                     mapping,

@@ -1,6 +1,8 @@
 //! One error type per audience: [`PageError`] for browsers (an HTML page) and [`ApiError`] for
-//! the partner API (`{"error": {"code", "message", "request_id"}}`). Both carry the request id,
-//! log the cause once, and never send internals to the client.
+//! the partner API (`{"error": {"code", "message", "request_id"}}`). Both show the request id,
+//! log the cause once, and never send internals to the client. A page error is given its id; an
+//! API error reads it when it is answered ([`RequestId::current`]), so the API's handlers and
+//! extractors build errors, and convert flow errors with `?`, without handing the id around.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -252,33 +254,28 @@ pub struct ApiError {
     pub message: String,
     /// Cause for the log.
     pub cause: String,
-    /// Request id.
-    pub request_id: RequestId,
     /// Seconds for a `Retry-After` header (rate limits, load shedding).
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with a public message that is also the logged cause.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<String>,
-        request_id: &RequestId,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         let message = message.into();
         Self {
             status,
             code,
             cause: message.clone(),
             message,
-            request_id: request_id.clone(),
             retry_after: None,
         }
     }
+}
 
-    /// Maps a flow error.
-    pub fn from_flow(err: FlowError, request_id: &RequestId) -> Self {
+/// A flow error's status and code come from [`classify`]; its public message says no more than
+/// the client may know (no store or internal detail).
+impl From<FlowError> for ApiError {
+    fn from(err: FlowError) -> Self {
         let (status, code) = classify(&err);
         let message = match &err {
             FlowError::Field(e) => e.to_string(),
@@ -295,7 +292,6 @@ impl ApiError {
             code,
             message,
             cause: err.to_string(),
-            request_id: request_id.clone(),
             retry_after: match err {
                 FlowError::Busy(_, secs) | FlowError::RateLimited(_, secs) => Some(secs),
                 _ => None,
@@ -307,7 +303,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log(self.status, self.code, &self.cause);
-        let body = json!({"error": {"code": self.code, "message": self.message, "request_id": self.request_id.as_str()}});
+        // Every route runs inside the request-id layer; outside it (never in the router) a fresh
+        // id still gives the client something to quote.
+        let request_id = RequestId::current().unwrap_or_else(RequestId::generate);
+        let body = json!({"error": {"code": self.code, "message": self.message, "request_id": request_id.as_str()}});
         let mut res = (self.status, Json(body)).into_response();
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

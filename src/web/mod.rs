@@ -116,12 +116,12 @@ async fn deadline(
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
-            let request_id = request_id.unwrap_or_else(request_id::RequestId::generate);
             let err = crate::flow::FlowError::RequestTimeout;
             // The error's own answer logs the cause once.
             let mut res = if api {
-                error::ApiError::from_flow(err, &request_id).into_response()
+                error::ApiError::from(err).into_response()
             } else {
+                let request_id = request_id.unwrap_or_else(request_id::RequestId::generate);
                 error::PageError::for_request(lang, &request_id)(err).into_response()
             };
             res.headers_mut().insert(

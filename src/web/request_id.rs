@@ -1,6 +1,8 @@
 //! A request id for every request: generated here (never taken from the client, so logs cannot
 //! be spoofed), put in the tracing span, the `x-request-id` response header, error pages and JSON
-//! errors.
+//! errors. It is also the task-local [`RequestId::current`] while the request is served, so an
+//! API error built anywhere (a `?` on a flow error, an extractor's rejection) carries the id of
+//! its request without every caller passing it along.
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
@@ -12,11 +14,21 @@ use tracing::Instrument as _;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(String);
 
+tokio::task_local! {
+    /// The id of the request this task is serving, set by [`assign`] around the whole request.
+    static CURRENT: RequestId;
+}
+
 impl RequestId {
     /// A fresh random id (16 hex characters).
     pub fn generate() -> Self {
         let bytes = crate::random::bytes::<8>().unwrap_or_default();
         Self(crate::random::hex(&bytes))
+    }
+
+    /// The id of the request being served, inside [`assign`] (every route of the router).
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Self::clone).ok()
     }
 
     /// The id as text.
@@ -45,7 +57,9 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
         .to_owned();
     let span =
         tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
-    let mut res = next.run(req).instrument(span.clone()).await;
+    let mut res = CURRENT
+        .scope(id.clone(), next.run(req).instrument(span.clone()))
+        .await;
     let status = res.status().as_u16();
     span.in_scope(|| tracing::debug!(status, "response"));
     let h = res.headers_mut();
@@ -59,4 +73,23 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CURRENT, RequestId};
+
+    #[tokio::test]
+    async fn the_current_id_is_the_one_of_the_request_being_served() {
+        assert_eq!(RequestId::current(), None);
+        let id = RequestId::generate();
+        let seen = CURRENT
+            .scope(id.clone(), async {
+                tokio::task::yield_now().await;
+                RequestId::current()
+            })
+            .await;
+        assert_eq!(seen, Some(id));
+        assert_eq!(RequestId::current(), None);
+    }
 }

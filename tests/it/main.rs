@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod api_wire;
 mod architecture;
 mod binary;
 mod bind_result;

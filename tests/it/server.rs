@@ -96,6 +96,15 @@ async fn a_trickled_body_gets_408() {
     let (answer, took) = until_closed(&mut s, Duration::from_secs(6)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    // The API error's request id is the one in the response header.
+    let id = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap();
+    assert!(
+        answer.contains(&format!("\"request_id\":\"{id}\"")),
+        "{answer}"
+    );
     assert!(took >= Duration::from_millis(1900), "{took:?}");
     server.abort();
 }

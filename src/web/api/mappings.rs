@@ -1,99 +1,82 @@
 //! Mapping, event and session endpoints of the partner API.
 
-use axum::Extension;
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
-use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Actor, MAX_IMPORT_BYTES, check_media_type, json_body, json_response};
+use super::auth::Partner;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::json_response;
+use super::ndjson::NdjsonImport;
+use super::views::{EventPageView, MappingPageView, MappingView};
 use crate::flow::FlowError;
-use crate::flow::mappings::MAX_IMPORT_LINES;
 use crate::flow::mappings::{MappingPage, MappingRequest, PutResult};
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::request_id::RequestId;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn flow_err(request_id: &RequestId) -> impl Fn(FlowError) -> ApiError + '_ {
-    move |e| ApiError::from_flow(e, request_id)
+/// Path of one mapping: `/api/v1/sites/{site}/mappings/{x_user_id}`.
+#[derive(Debug, Deserialize)]
+pub struct MappingPath {
+    site: String,
+    x_user_id: String,
 }
 
-fn path_err(e: &PathRejection, request_id: &RequestId) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_path",
-        format!("path: {e}"),
-        request_id,
-    )
+/// Path of a site's collections: `/api/v1/sites/{site}/…`.
+#[derive(Debug, Deserialize)]
+pub struct SitePath {
+    site: String,
 }
 
-fn query_err(e: &QueryRejection, request_id: &RequestId) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_field",
-        format!("query: {e}"),
-        request_id,
-    )
+/// Path of a partner user's resources: `/api/v1/users/{x_user_id}/…`.
+#[derive(Debug, Deserialize)]
+pub struct UserPath {
+    x_user_id: String,
 }
 
 /// `PUT /api/v1/sites/{site}/mappings/{x_user_id}`: create (201) or replace (200).
 pub async fn put_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Extension(Actor(actor)): Extension<Actor>,
-    headers: HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    partner: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
+    ApiJson(req): ApiJson<MappingRequest>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let req: MappingRequest = json_body(&headers, body, &request_id)?;
-    let (result, view) = bridge
-        .put_mapping(&site, &x_user_id, req, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
-    tracing::info!(site = %site, result = ?result, "mapping stored");
+    let (result, mapping) = bridge
+        .put_mapping(&p.site, &p.x_user_id, req, partner.actor())
+        .await?;
+    tracing::info!(site = %p.site, result = ?result, "mapping stored");
     let status = if result == PutResult::Created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok(json_response(status, &view))
+    Ok(json_response(status, &MappingView::from(&mapping)))
 }
 
 /// `GET /api/v1/sites/{site}/mappings/{x_user_id}`.
 pub async fn get_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    _: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let view = bridge
-        .read_mapping(&site, &x_user_id)
-        .await
-        .map_err(flow_err(&request_id))?;
-    Ok(json_response(StatusCode::OK, &view))
+    let mapping = bridge.read_mapping(&p.site, &p.x_user_id).await?;
+    Ok(json_response(StatusCode::OK, &MappingView::from(&mapping)))
 }
 
 /// `DELETE /api/v1/sites/{site}/mappings/{x_user_id}`: unbind; answers with what was removed.
 pub async fn delete_one(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Extension(Actor(actor)): Extension<Actor>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    partner: Partner,
+    ApiPath(p): ApiPath<MappingPath>,
 ) -> ApiResult {
-    let Path((site, x_user_id)) = path.map_err(|e| path_err(&e, &request_id))?;
-    let view = bridge
-        .delete_mapping(&site, &x_user_id, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
-    tracing::info!(site = %site, "mapping removed");
-    Ok(json_response(StatusCode::OK, &view))
+    let removed = bridge
+        .delete_mapping(&p.site, &p.x_user_id, partner.actor())
+        .await?;
+    tracing::info!(site = %p.site, "mapping removed");
+    Ok(json_response(StatusCode::OK, &MappingView::from(&removed)))
 }
 
 /// Query of the listing.
@@ -108,12 +91,10 @@ pub struct ListQuery {
 /// `GET /api/v1/sites/{site}/mappings[?domain_id=…|?cursor=…&limit=…]`.
 pub async fn list(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    _: Partner,
+    ApiPath(SitePath { site }): ApiPath<SitePath>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
-    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
     let page = match q.domain_id {
         // A reverse lookup answers 0 or 1 mapping; a limit is still checked like the listing's.
         Some(_) if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) => {
@@ -121,104 +102,38 @@ pub async fn list(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
                 "limit: must be between 1 and 1000",
-                &request_id,
             ));
         }
         Some(domain_id) => match bridge.mapping_for_domain(&site, &domain_id).await {
-            Ok(view) => MappingPage {
-                mappings: vec![view],
+            Ok(mapping) => MappingPage {
+                mappings: vec![mapping],
                 next_cursor: None,
             },
             Err(FlowError::MappingNotFound) => MappingPage {
                 mappings: Vec::new(),
                 next_cursor: None,
             },
-            Err(e) => return Err(ApiError::from_flow(e, &request_id)),
+            Err(e) => return Err(e.into()),
         },
-        None => bridge
-            .list_mappings(&site, q.cursor.as_deref(), q.limit)
-            .await
-            .map_err(flow_err(&request_id))?,
+        None => {
+            bridge
+                .list_mappings(&site, q.cursor.as_deref(), q.limit)
+                .await?
+        }
     };
-    Ok(json_response(StatusCode::OK, &page))
-}
-
-/// Reads an NDJSON body chunk by chunk, counting its non-blank lines as they arrive, and stops at
-/// the first chunk that would pass [`MAX_IMPORT_BYTES`] or [`MAX_IMPORT_LINES`]: an oversized
-/// import is refused before it is buffered, and nothing per line is allocated while reading.
-async fn read_ndjson(mut body: Body, request_id: &RequestId) -> Result<Vec<u8>, ApiError> {
-    let mut buffer = Vec::new();
-    let (mut lines, mut in_line) = (0usize, false);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "the request body could not be read",
-                request_id,
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if buffer.len() + data.len() > MAX_IMPORT_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "an import is at most 4 MiB; split it",
-                request_id,
-            ));
-        }
-        for &b in data.iter() {
-            if b == b'\n' {
-                lines += usize::from(in_line);
-                in_line = false;
-            } else if !b.is_ascii_whitespace() {
-                in_line = true;
-            }
-        }
-        if lines + usize::from(in_line) > MAX_IMPORT_LINES {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                format!("body: must have at most {MAX_IMPORT_LINES} lines; split the import"),
-                request_id,
-            ));
-        }
-        buffer.extend_from_slice(&data);
-    }
-    Ok(buffer)
+    Ok(json_response(StatusCode::OK, &MappingPageView::from(&page)))
 }
 
 /// `POST /api/v1/sites/{site}/mapping-imports` (NDJSON body).
 pub async fn import(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Extension(Actor(actor)): Extension<Actor>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Body,
+    partner: Partner,
+    ApiPath(SitePath { site }): ApiPath<SitePath>,
+    NdjsonImport(text): NdjsonImport,
 ) -> ApiResult {
-    let Path(site) = path.map_err(|e| path_err(&e, &request_id))?;
-    check_media_type(
-        &headers,
-        &["application/x-ndjson", "application/jsonl"],
-        &request_id,
-    )?;
-    let body = read_ndjson(body, &request_id).await?;
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "the import must be UTF-8 NDJSON",
-            &request_id,
-        )
-    })?;
-    let actor = actor.replacen("api:", "import:", 1);
     let report = bridge
-        .import_mappings(&site, text, &actor)
-        .await
-        .map_err(flow_err(&request_id))?;
+        .import_mappings(&site, &text, &partner.import_actor())
+        .await?;
     tracing::info!(site = %site, lines = report.results.len(), "mappings imported");
     Ok(json_response(StatusCode::OK, &report))
 }
@@ -234,28 +149,20 @@ pub struct EventsQuery {
 /// `GET /api/v1/events?after=…&limit=…`.
 pub async fn events(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
+    _: Partner,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult {
-    let Query(q) = query.map_err(|e| query_err(&e, &request_id))?;
-    let page = bridge
-        .events(q.after.as_deref(), q.limit)
-        .await
-        .map_err(flow_err(&request_id))?;
-    Ok(json_response(StatusCode::OK, &page))
+    let page = bridge.events(q.after.as_deref(), q.limit).await?;
+    Ok(json_response(StatusCode::OK, &EventPageView::from(&page)))
 }
 
 /// `DELETE /api/v1/users/{x_user_id}/sessions`.
 pub async fn end_sessions(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    path: Result<Path<String>, PathRejection>,
+    _: Partner,
+    ApiPath(UserPath { x_user_id }): ApiPath<UserPath>,
 ) -> ApiResult {
-    let Path(x_user_id) = path.map_err(|e| path_err(&e, &request_id))?;
-    let ended = bridge
-        .end_user_sessions(&x_user_id)
-        .await
-        .map_err(flow_err(&request_id))?;
+    let ended = bridge.end_user_sessions(&x_user_id).await?;
     tracing::info!(ended, "user sessions ended");
     Ok(json_response(StatusCode::OK, &json!({ "ended": ended })))
 }

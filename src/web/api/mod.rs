@@ -1,32 +1,31 @@
 //! The partner API (JSON, `Authorization: Bearer <key>`). Every operation but the OpenAPI
-//! document is authenticated by [`require_key`] from the headers alone, before its body is read;
-//! keys are compared by SHA-256 hash in constant time. Every error has one
-//! shape (see [`ApiError`]), including unknown paths and methods under `/api/`.
+//! document takes an [`auth::Partner`], which authenticates the caller from the headers alone,
+//! before the body is read; keys are compared by SHA-256 hash in constant time. Input comes
+//! through the extractors of [`extract`] and [`ndjson`], so handlers hold no parsing or error
+//! wording. Every error has one shape (see [`ApiError`]), including unknown paths and methods
+//! under `/api/`, and carries the request id without the handlers passing it.
 //!
 //! [`operations`] is the single list of API routes: the router is built from it, and a test
 //! checks it against the OpenAPI document served at `/api/v1/openapi.json`.
 
+pub mod auth;
+pub mod extract;
 pub mod mappings;
+pub mod ndjson;
 pub mod tickets;
+pub mod views;
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use axum::{Extension, Json};
-use openssl::sha::sha256;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use super::request_id::RequestId;
 
 /// The OpenAPI document of this API, kept in the repository.
 pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.json");
@@ -87,7 +86,7 @@ pub fn router(bridge: &AppState) -> Router<AppState> {
             let document: Arc<str> = openapi_document(&bridge.settings).into();
             get(move || std::future::ready(openapi(Arc::clone(&document))))
         } else {
-            route.route_layer(from_fn_with_state(Arc::clone(bridge), require_key))
+            route
         };
         let path = path.strip_prefix("/api").unwrap_or(path);
         match by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -149,172 +148,20 @@ fn openapi(document: Arc<str>) -> Response {
     res
 }
 
-async fn not_found(Extension(request_id): Extension<RequestId>) -> ApiError {
+async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "no such API endpoint; see /api/v1/openapi.json",
-        &request_id,
     )
 }
 
-async fn method_not_allowed(Extension(request_id): Extension<RequestId>) -> ApiError {
+async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this endpoint does not accept that method; see /api/v1/openapi.json",
-        &request_id,
     )
-}
-
-/// The authenticated caller: `api:<first 8 hex digits of the key's hash>`, for the event log.
-#[derive(Debug, Clone)]
-pub struct Actor(pub String);
-
-/// Middleware: authenticates from the headers alone, before the handler's extractors read the
-/// body, so an unauthenticated client cannot make the bridge buffer (up to 4 MiB of) a body.
-pub async fn require_key(
-    State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let actor = match authenticate(&bridge, req.headers(), &request_id) {
-        Ok(actor) => actor,
-        Err(e) => return e.into_response(),
-    };
-    // Per key, so a leaked key cannot mint tickets (or anything else) at machine speed.
-    if let Some(limit) = &bridge.api_keys
-        && let Err(wait) = limit.check(&actor)
-    {
-        let err = crate::flow::FlowError::RateLimited(
-            "requests with this API key",
-            crate::rate_limit::retry_after_secs(wait),
-        );
-        return ApiError::from_flow(err, &request_id).into_response();
-    }
-    req.extensions_mut().insert(Actor(actor));
-    next.run(req).await
-}
-
-/// Checks the bearer key against every configured hash without an early exit, and returns
-/// the actor to record in the event log: `api:<first 8 hex digits of the key's hash>`.
-pub fn authenticate(
-    bridge: &AppState,
-    headers: &HeaderMap,
-    request_id: &RequestId,
-) -> Result<String, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send a valid partner API key as `Authorization: Bearer <key>`",
-            request_id,
-        )
-    };
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(unauthorized)?;
-    let presented = sha256(key.as_bytes());
-    let mut ok = false;
-    for known in &bridge.settings.api_key_hashes {
-        ok |= openssl::memcmp::eq(known, &presented);
-    }
-    // The key 0.1's demo published opens nothing, whatever the key list says.
-    if crate::config::is_retired_demo_key_hash(&presented) {
-        ok = false;
-    }
-    if ok {
-        Ok(format!(
-            "api:{}",
-            crate::random::hex(presented.get(..4).unwrap_or_default())
-        ))
-    } else {
-        Err(unauthorized())
-    }
-}
-
-/// True when the request's media type is one of `accepted`.
-fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| accepted.iter().any(|a| m.trim().eq_ignore_ascii_case(a)))
-}
-
-/// Refuses a request whose media type is not one of `accepted`.
-pub fn check_media_type(
-    headers: &HeaderMap,
-    accepted: &[&str],
-    request_id: &RequestId,
-) -> Result<(), ApiError> {
-    if media_type_is(headers, accepted) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        format!("send the body as {}", accepted.join(" or ")),
-        request_id,
-    ))
-}
-
-/// Reads a body of one of the `accepted` media types, mapping size and type errors.
-pub fn body_of(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    accepted: &[&str],
-    request_id: &RequestId,
-) -> Result<Bytes, ApiError> {
-    let body = body.map_err(|e| body_error(&e, request_id))?;
-    check_media_type(headers, accepted, request_id)?;
-    Ok(body)
-}
-
-/// Parses a JSON body with the API's own error shape (not axum's plain-text rejections).
-pub fn json_body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    request_id: &RequestId,
-) -> Result<T, ApiError> {
-    let body = body_of(headers, body, &["application/json"], request_id)?;
-    serde_json::from_slice(&body).map_err(|e| {
-        let (status, code) = if e.is_data() {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
-        } else {
-            (StatusCode::BAD_REQUEST, "invalid_json")
-        };
-        ApiError::new(
-            status,
-            code,
-            format!("request body: {}", crate::json_error::describe(&e)),
-            request_id,
-        )
-    })
-}
-
-/// Maps a body read failure (usually the size limit) to the API error shape.
-pub fn body_error(e: &BytesRejection, request_id: &RequestId) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "request body is too large",
-            request_id,
-        )
-    } else {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "request body could not be read",
-            request_id,
-        )
-    }
 }
 
 /// A JSON answer that is never cached.

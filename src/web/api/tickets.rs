@@ -1,31 +1,23 @@
 //! `POST /api/v1/login-tickets`.
 
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Actor, json_body, json_response};
+use super::auth::Partner;
+use super::extract::ApiJson;
+use super::json_response;
 use crate::flow::TicketRequest;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::request_id::RequestId;
 
 /// Creates a single-use login ticket for a user the partner platform has authenticated.
 pub async fn create_ticket(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Extension(Actor(actor)): Extension<Actor>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    partner: Partner,
+    ApiJson(req): ApiJson<TicketRequest>,
 ) -> Result<Response, ApiError> {
-    let req: TicketRequest = json_body(&headers, body, &request_id)?;
-    let created = bridge
-        .create_ticket(req, &actor)
-        .await
-        .map_err(|e| ApiError::from_flow(e, &request_id))?;
-    tracing::info!(key = %actor, "login ticket created");
+    let created = bridge.create_ticket(req, partner.actor()).await?;
+    tracing::info!(key = %partner.actor(), "login ticket created");
     Ok(json_response(StatusCode::CREATED, &created))
 }
