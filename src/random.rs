@@ -54,7 +54,7 @@ impl SecretDigest {
     }
 
     /// A digest read back from the store (the session index holds one).
-    pub fn from_stored(digest: String) -> Self {
+    pub(crate) fn from_stored(digest: String) -> Self {
         Self(digest)
     }
 

@@ -28,7 +28,8 @@ const CERT: &str = include_str!("../fixtures/golden/idp.crt.pem");
 /// A bridge with the golden key, a fixed clock and counting ids.
 async fn golden_env(backend: Backend) -> TestEnv {
     let mut o = EnvOptions::new(backend);
-    o.now = datetime!(2026-12-01 08:00:00 UTC);
+    // Within the golden certificate's validity (2026-12-03 to 2126).
+    o.now = datetime!(2027-01-04 08:00:00 UTC);
     o.ids = Some(Arc::new(SequentialIds::default()));
     o.pre_load = Some(Box::new(|dir: &std::path::Path| {
         std::fs::write(dir.join("idp.key"), KEY).unwrap();

@@ -11,6 +11,7 @@ pub mod idp;
 pub mod messages;
 mod page;
 mod random;
+mod redirect_check;
 mod xmldsig;
 
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ use openssl::hash::MessageDigest;
 use openssl::sign::Signer;
 use saml::inbound;
 use saml::ns;
-use saml::redirect::{MessageKind, encode_signed_query, split_query};
+use saml::redirect::{MessageKind, encode_signed_query};
 
 pub use idp::IdpDescriptor;
 use messages::{ACS_PATH, LOGIN_PATH, METADATA_PATH, SLO_RESPONSE_PATH};
@@ -693,9 +694,8 @@ async fn logout_response(
 }
 
 fn check_logout_response(sim: &Simulator, query: &str, now: OffsetDateTime) -> Result<(), String> {
-    let q = split_query(query, MessageKind::Response).map_err(|e| e.to_string())?;
-    let xml = q.inflate().map_err(|e| e.to_string())?;
-    let root = inbound::parse(&xml).map_err(|e| e.to_string())?;
+    let received = redirect_check::RedirectResponse::parse(query)?;
+    let root = inbound::parse(&received.xml).map_err(|e| e.to_string())?;
     if !root.is(ns::PROTOCOL, "LogoutResponse") {
         return Err("not a LogoutResponse".into());
     }
@@ -705,7 +705,7 @@ fn check_logout_response(sim: &Simulator, query: &str, now: OffsetDateTime) -> R
     let partner = sim.partner(&x_account_type).ok_or("unknown partner")?;
     let keys: Vec<_> = partner.idp.certs.iter().map(|(_, k)| k.clone()).collect();
     // Verify before consuming the pending logout, so a forged response cannot use it up.
-    q.verify(&keys).map_err(|e| e.to_string())?;
+    received.verify(&keys)?;
     let issuer = root
         .children_named(ns::ASSERTION, "Issuer")
         .next()

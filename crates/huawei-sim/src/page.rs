@@ -116,10 +116,17 @@ pub fn self_posting_form(
     )
 }
 
-/// A 302 to `location` (a 500 when it cannot be a header value).
+/// A 302 to `location`, never cached (a 500 when it cannot be a header value).
 pub fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
-        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Ok(value) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, value),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -143,7 +150,7 @@ fn document(lang: Lang, title: &str, body: &str, script: &str) -> String {
 /// An HTML answer that is never cached, with a CSP allowing only our style (and `extra_csp`).
 fn html(status: StatusCode, document: &str, extra_csp: &str) -> Response {
     let csp = format!(
-        "default-src 'none'; style-src {};{extra_csp} frame-ancestors 'none'",
+        "default-src 'none'; style-src {};{extra_csp} base-uri 'none'; frame-ancestors 'none'",
         csp_hash(STYLE)
     );
     let mut res = (status, document.to_owned()).into_response();

@@ -171,13 +171,18 @@ pub fn verify_enveloped(doc: &[u8], id: &str, trusted: &Trusted) -> Result<(), D
     }
 }
 
-fn rsa_sha256_verifies(key: &PKey<Public>, data: &[u8], signature: &[u8]) -> bool {
-    Verifier::new(MessageDigest::sha256(), key)
-        .and_then(|mut v| {
-            v.update(data)?;
-            v.verify(signature)
-        })
-        .unwrap_or(false)
+/// RSA-SHA256 (PKCS#1 v1.5) over `data` with an RSA key of at least 2048 bits. The key type is
+/// checked because OpenSSL's verifier follows the key: an ECDSA signature labelled RSA-SHA256
+/// would otherwise verify with an EC key from metadata.
+pub(crate) fn rsa_sha256_verifies(key: &PKey<Public>, data: &[u8], signature: &[u8]) -> bool {
+    key.rsa().is_ok()
+        && key.bits() >= saml::certificate::MIN_RSA_BITS
+        && Verifier::new(MessageDigest::sha256(), key)
+            .and_then(|mut v| {
+                v.update(data)?;
+                v.verify(signature)
+            })
+            .unwrap_or(false)
 }
 
 /// Appends `value` with the escaping exclusive C14N prescribes (C14N 1.0 §2.3, which

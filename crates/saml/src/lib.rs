@@ -1,4 +1,5 @@
-//! Pure SAML 2.0: no axum, tokio or Redis in here. Time, ids and keys are parameters.
+//! Pure SAML 2.0: no axum, tokio or Redis in here. Time, ids and keys are parameters (only
+//! [`certificate::self_signed`] reads the clock and the RNG, to make a new certificate).
 //!
 //! - [`redirect`]: the HTTP-Redirect binding (raw query parsing, signature over the received
 //!   octets, base64 + bounded raw inflate).
