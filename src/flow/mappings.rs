@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Bridge, FlowError, unix};
 use crate::config::Site;
-use crate::huawei::fields::{self, FieldError, XUserId};
+use crate::huawei::fields::{self, DomainId, FieldError, XUserId};
 use crate::store::{
     BindOutcome, Change, Event, EventId, Mapping, MappingFields, MappingSource, UnbindOutcome,
 };
@@ -111,7 +111,7 @@ pub(crate) fn validated(
     user_name: Option<String>,
 ) -> Result<MappingFields, FieldError> {
     Ok(MappingFields {
-        domain_id: fields::domain_id(req_domain_id)?,
+        domain_id: DomainId::parse(req_domain_id)?,
         domain_name: Some(fields::account_name("domain_name", domain_name)?),
         user_id: user_id
             .filter(|v| !v.is_empty())
@@ -235,7 +235,7 @@ impl Bridge {
         domain_id: &str,
     ) -> Result<SiteMapping, FlowError> {
         let site = self.known_site(site)?;
-        let domain_id = fields::domain_id(domain_id)?;
+        let domain_id = DomainId::parse(domain_id)?;
         let (uid, mapping) = self
             .store
             .mapping_by_domain(&site.name, &domain_id)

@@ -209,8 +209,9 @@ pub(crate) fn decode_payload(
     };
     let x_user_id =
         XUserId::parse(&text("xUserId")?.ok_or(NotificationError::MissingField("xUserId"))?)?;
-    let domain_id =
-        fields::domain_id(&text("domainId")?.ok_or(NotificationError::MissingField("domainId"))?)?;
+    let domain_id = fields::DomainId::parse(
+        &text("domainId")?.ok_or(NotificationError::MissingField("domainId"))?,
+    )?;
     let action = match text("bindAction")?
         .ok_or(NotificationError::MissingField("bindAction"))?
         .trim()

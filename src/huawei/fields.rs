@@ -197,19 +197,49 @@ pub fn service_url(s: &str, allowed_hosts: &[String]) -> Result<Url, FieldError>
     Ok(url)
 }
 
-/// Huawei account id (`domain_id`, docs/protocol.md §Attributes): 1–64 characters of letters,
-/// digits, `-`, `_`.
-pub fn domain_id(s: &str) -> Result<String, FieldError> {
-    let ok = (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        fail(
-            "domain_id",
-            "must be 1-64 characters of letters, digits, '-' or '_'",
-        )
+/// A Huawei account id (`domain_id`, docs/protocol.md §Attributes): 1–64 characters of letters,
+/// digits, `-`, `_`. A type of its own because a mapping carries four similar strings (domain
+/// id and name, IAM user id and name) and only this one keys the reverse index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DomainId(String);
+
+impl DomainId {
+    /// Checks and wraps.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            fail(
+                "domain_id",
+                "must be 1-64 characters of letters, digits, '-' or '_'",
+            )
+        }
+    }
+
+    /// An id read back from the store, which holds only ids that passed [`DomainId::parse`].
+    pub(crate) fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for DomainId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for DomainId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 
@@ -334,9 +364,9 @@ mod tests {
 
     #[test]
     fn domain_rules() {
-        assert!(domain_id("0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d").is_ok());
+        assert!(DomainId::parse("0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d").is_ok());
         for bad in ["", "a b", "a/b", &"a".repeat(65), "中"] {
-            assert!(domain_id(bad).is_err(), "{bad}");
+            assert!(DomainId::parse(bad).is_err(), "{bad}");
         }
         assert!(reported_name("user_name", "张三").is_ok());
         assert!(reported_name("user_name", "a\u{1}").is_err());

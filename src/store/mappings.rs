@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::huawei::fields::DomainId;
+
 /// Where a mapping came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,7 +40,7 @@ impl MappingSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappingFields {
     /// Huawei account id (`domain_id` = `customer_id`).
-    pub domain_id: String,
+    pub domain_id: DomainId,
     /// Huawei account name; needed later for token exchange (docs/protocol.md §Mapping).
     pub domain_name: Option<String>,
     /// Huawei IAM user id.
@@ -51,7 +53,7 @@ pub struct MappingFields {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     /// Huawei account id.
-    pub domain_id: String,
+    pub domain_id: DomainId,
     /// Huawei account name.
     pub domain_name: Option<String>,
     /// Huawei IAM user id.
@@ -171,7 +173,7 @@ pub struct Event {
     /// Partner user.
     pub x_user_id: String,
     /// Huawei account id.
-    pub domain_id: String,
+    pub domain_id: DomainId,
     /// Huawei account name, when known.
     pub domain_name: Option<String>,
     /// What caused it (`api` or `bind_notification`).

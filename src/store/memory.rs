@@ -14,6 +14,7 @@ use super::mappings::{
 };
 use super::{Kind, MAX_SESSIONS_PER_USER, Replay, SessionLifetimes, SsoRules, StoreError};
 use crate::clock::Clock;
+use crate::huawei::fields::DomainId;
 use crate::store::Session;
 
 /// Purge expired entries after this many writes, keeping memory bounded without a timer task.
@@ -27,7 +28,7 @@ struct Maps {
     /// (site, x_user_id) → mapping; ordered for listing.
     mappings: BTreeMap<(String, String), Mapping>,
     /// (site, domain_id) → x_user_id.
-    by_domain: HashMap<(String, String), String>,
+    by_domain: HashMap<(String, DomainId), String>,
     events: VecDeque<Event>,
     last_event: EventId,
     /// user key → (absolute expiry, session digest), oldest first.
@@ -199,7 +200,7 @@ impl MemoryStore {
         out.extend(
             m.by_domain
                 .iter()
-                .map(|((site, d), uid)| format!("by-domain:{site}:{d}={uid}")),
+                .map(|((site, d), uid)| format!("by-domain:{site}:{}={uid}", d.as_str())),
         );
         out.extend(m.events.iter().map(|e| format!("event:{}", e.id)));
         out.sort();
@@ -453,10 +454,10 @@ impl MemoryStore {
     pub(crate) async fn mapping_by_domain(
         &self,
         site: &str,
-        domain_id: &str,
+        domain_id: &DomainId,
     ) -> Result<Option<(String, Mapping)>, StoreError> {
         let maps = self.lock()?;
-        let Some(uid) = maps.by_domain.get(&(site.to_owned(), domain_id.to_owned())) else {
+        let Some(uid) = maps.by_domain.get(&(site.to_owned(), domain_id.clone())) else {
             return Ok(None);
         };
         Ok(maps
@@ -522,7 +523,7 @@ impl MemoryStore {
     pub(crate) async fn mapping_unbind(
         &self,
         change: &Change<'_>,
-        expected_domain: Option<&str>,
+        expected_domain: Option<&DomainId>,
         jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
         let now = self.clock.now();
@@ -536,7 +537,7 @@ impl MemoryStore {
         let Some(old) = maps.mappings.get(&key).cloned() else {
             return Ok(UnbindOutcome::NotFound);
         };
-        if expected_domain.is_some_and(|d| d != old.domain_id) {
+        if expected_domain.is_some_and(|d| *d != old.domain_id) {
             return Ok(UnbindOutcome::OtherDomain(old));
         }
         maps.consume_jump(jump);

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Duration;
 
-use crate::huawei::fields::XUserId;
+use crate::huawei::fields::{DomainId, XUserId};
 use crate::random::SecretDigest;
 pub use mappings::{
     BindOutcome, Change, Event, EventId, EventKind, Mapping, MappingFields, MappingSource,
@@ -403,7 +403,7 @@ impl Store {
     pub async fn mapping_by_domain(
         &self,
         site: &str,
-        domain_id: &str,
+        domain_id: &DomainId,
     ) -> Result<Option<(String, Mapping)>, StoreError> {
         backend!(self, b => b.mapping_by_domain(site, domain_id).await)
     }
@@ -427,7 +427,7 @@ impl Store {
     pub async fn unbind_mapping(
         &self,
         change: &Change<'_>,
-        expected_domain: Option<&str>,
+        expected_domain: Option<&DomainId>,
         jump: Option<&SecretDigest>,
     ) -> Result<UnbindOutcome, StoreError> {
         let jump = jump.map(SecretDigest::as_str);

@@ -23,6 +23,7 @@ use super::mappings::{
 use super::{
     Kind, MAX_SESSIONS_PER_USER, Replay, SessionLifetimes, SsoRules, StoreError, ttl_secs,
 };
+use crate::huawei::fields::DomainId;
 use crate::store::Session;
 
 /// How long one Redis command may take before the request fails with 503.
@@ -293,7 +294,7 @@ impl RedisStore {
             .arg(self.event_log_max_len)
             .arg(c.site)
             .arg(c.x_user_id)
-            .arg(&event.fields.domain_id)
+            .arg(event.fields.domain_id.as_str())
             .arg(event.fields.domain_name.as_deref().unwrap_or(""))
             .arg(c.source.as_str())
             .arg(c.actor)
@@ -335,14 +336,14 @@ impl RedisStore {
     pub(crate) async fn mapping_by_domain(
         &self,
         site: &str,
-        domain_id: &str,
+        domain_id: &DomainId,
     ) -> Result<Option<(String, Mapping)>, StoreError> {
         let mut conn = self.conn.clone();
         let [map, rev, ..] = self.mapping_keys(site);
         let found: Option<(String, String)> = BY_DOMAIN
             .key(map)
             .key(rev)
-            .arg(domain_id)
+            .arg(domain_id.as_str())
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -369,7 +370,7 @@ impl RedisStore {
             .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .key(self.key(Kind::Session, jump.unwrap_or("-")))
             .arg(change.x_user_id)
-            .arg(&fields.domain_id)
+            .arg(fields.domain_id.as_str())
             .arg(json)
             .arg(change.now)
             .arg(change.site)
@@ -398,7 +399,7 @@ impl RedisStore {
     pub(crate) async fn mapping_unbind(
         &self,
         change: &Change<'_>,
-        expected_domain: Option<&str>,
+        expected_domain: Option<&DomainId>,
         jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
         let mut conn = self.conn.clone();
@@ -411,7 +412,7 @@ impl RedisStore {
             .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .key(self.key(Kind::Session, jump.unwrap_or("-")))
             .arg(change.x_user_id)
-            .arg(expected_domain.unwrap_or(""))
+            .arg(expected_domain.map_or("", DomainId::as_str))
             .arg(change.now)
             .arg(change.site)
             .arg(change.actor)
@@ -543,7 +544,7 @@ fn parse_event(id: String, fields: &[String]) -> Result<Event, StoreError> {
             .ok_or_else(|| StoreError::Corrupt("event kind".into()))?,
         site: get("site")?,
         x_user_id: get("x_user_id")?,
-        domain_id: get("domain_id")?,
+        domain_id: DomainId::from_stored(get("domain_id")?),
         domain_name: (!domain_name.is_empty()).then_some(domain_name),
         source: MappingSource::parse(&get("source")?)
             .ok_or_else(|| StoreError::Corrupt("event source".into()))?,

@@ -649,7 +649,7 @@ async fn a_jump_dies_with_its_session(b: Backend) {
         now: env.now().unix_timestamp(),
     };
     let fields = MappingFields {
-        domain_id: "dom-ended".into(),
+        domain_id: sso_bridge::huawei::fields::DomainId::parse("dom-ended").unwrap(),
         domain_name: None,
         user_id: None,
         user_name: None,

@@ -32,7 +32,7 @@ impl<'a> MappingView<'a> {
         Self {
             site,
             x_user_id,
-            domain_id: &mapping.domain_id,
+            domain_id: mapping.domain_id.as_str(),
             domain_name: mapping.domain_name.as_deref(),
             user_id: mapping.user_id.as_deref(),
             user_name: mapping.user_name.as_deref(),
@@ -109,7 +109,7 @@ impl<'a> From<&'a Event> for EventView<'a> {
             kind: e.kind.into(),
             site: &e.site,
             x_user_id: &e.x_user_id,
-            domain_id: &e.domain_id,
+            domain_id: e.domain_id.as_str(),
             domain_name: e.domain_name.as_deref(),
             source: e.source.into(),
             actor: &e.actor,
@@ -165,6 +165,8 @@ impl<'a> From<&'a EventPage> for EventPageView<'a> {
 mod tests {
     use serde_json::Value;
 
+    use crate::huawei::fields::DomainId;
+
     use super::*;
 
     fn mapping() -> SiteMapping {
@@ -172,7 +174,7 @@ mod tests {
             site: "cn".into(),
             x_user_id: "u1".into(),
             mapping: Mapping {
-                domain_id: "d-1".into(),
+                domain_id: DomainId::parse("d-1").unwrap(),
                 domain_name: Some("name_01".into()),
                 user_id: None,
                 user_name: Some("iam_user".into()),
@@ -189,7 +191,7 @@ mod tests {
             kind: EventKind::Unconfirmed,
             site: "cn".into(),
             x_user_id: "u1".into(),
-            domain_id: "d-1".into(),
+            domain_id: DomainId::parse("d-1").unwrap(),
             domain_name: None,
             source: MappingSource::BindNotification,
             actor: "huawei".into(),
