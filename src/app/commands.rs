@@ -58,9 +58,9 @@ pub fn partner_center_urls(s: &Settings) -> String {
             "\nsite {} (xAccountType {})\n  通知结果绑定地址 / bind-result notification URL:  {}\n  订单支付成功跳转地址 / payment-success return URL: {}\n  订单充值跳转地址 / recharge return URL:           {}\n",
             site.name,
             site.x_account_type,
-            s.bind_result_url(&site.name),
-            s.return_url(&site.name, "payment-success"),
-            s.return_url(&site.name, "recharge"),
+            s.bind_result_url(site.name.as_str()),
+            s.return_url(site.name.as_str(), "payment-success"),
+            s.return_url(site.name.as_str(), "recharge"),
         ));
         if site.payment_success_url.is_none() || site.recharge_url.is_none() {
             out.push_str("  (a return URL answers 404 until sites[].payment_success_url / recharge_url is configured)\n");

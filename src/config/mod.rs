@@ -25,6 +25,8 @@ mod sessions;
 mod sites;
 mod store;
 
+pub use sites::SiteName;
+
 use file::{
     FileConfig, SessionsFile, default_api_per_key, default_event_log_max_len,
     default_header_read_timeout, default_key_prefix, default_max_connections,
@@ -148,7 +150,7 @@ pub struct Lifetimes {
 #[derive(Debug, Clone)]
 pub struct Site {
     /// Short name used in the API and URLs (`cn`, `intl`).
-    pub name: String,
+    pub name: SiteName,
     /// Partner platform id Huawei assigned for this site.
     pub x_account_type: String,
     /// Huawei's SP for this site.
@@ -315,7 +317,7 @@ impl Settings {
             event_log_max_len: default_event_log_max_len(),
             api_key_hashes: vec![sha256(api_key.as_bytes())],
             sites: vec![Site {
-                name: "cn".into(),
+                name: SiteName::parse("cn").ok_or_else(|| err("sites", "bad built-in name"))?,
                 x_account_type: "sso-bridge-dev".into(),
                 sp: Arc::new(sp),
                 login_url: url(HUAWEI_CN_LOGIN_URL, "sites[0].login_url")?,

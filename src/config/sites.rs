@@ -40,17 +40,12 @@ pub(super) fn validate(
     let mut sites = Vec::new();
     for (i, s) in files.iter().enumerate() {
         let key = |k: &str| format!("sites[{i}].{k}");
-        let name_ok = !s.name.is_empty()
-            && s.name.len() <= 32
-            && s.name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
+        let Some(name) = SiteName::parse(&s.name) else {
             return Err(err(
                 key("name"),
                 "must be 1-32 characters of a-z, 0-9 or '-'",
             ));
-        }
+        };
         if !names.insert(s.name.clone()) {
             return Err(err(
                 key("name"),
@@ -129,7 +124,7 @@ pub(super) fn validate(
             ));
         }
         sites.push(Site {
-            name: s.name.clone(),
+            name,
             x_account_type: s.x_account_type.clone(),
             sp: Arc::new(sp),
             login_url,
@@ -141,4 +136,55 @@ pub(super) fn validate(
         });
     }
     Ok(sites)
+}
+
+/// A site's name (`cn`, `intl`): 1–32 characters of a-z, 0-9 or '-', so it is safe in URLs and
+/// store keys. A type of its own because the flows and the store pass a site next to a user id
+/// and a domain id, all text; only a configured site's name is a `SiteName`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SiteName(String);
+
+impl SiteName {
+    /// Checks and wraps; `None` when `s` breaks the rule above.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (1..=32).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SiteName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for SiteName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SiteName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for SiteName {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<SiteName> for String {
+    fn eq(&self, other: &SiteName) -> bool {
+        *self == other.0
+    }
 }

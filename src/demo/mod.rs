@@ -168,7 +168,7 @@ fn demo_settings(
     settings.warnings =
         vec!["demo: dev mode, in-memory store, generated keys, simulated Huawei Cloud".into()];
     settings.sites = vec![Site {
-        name: "cn".into(),
+        name: crate::config::SiteName::parse("cn").ok_or("bad site name")?,
         x_account_type: DEMO_X_ACCOUNT_TYPE.into(),
         sp: Arc::new(
             ServiceProvider::from_metadata(sim_metadata.as_bytes(), true)

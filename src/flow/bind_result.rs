@@ -70,11 +70,11 @@ impl Bridge {
             .cpu
             .run(move || bind_notification::verify(&form, &keys))
             .await??;
-        let marker = receipt_marker(&site.name, &n.digest);
+        let marker = receipt_marker(site.name.as_str(), &n.digest);
         let token = random::token()?;
         let token_digest = SecretDigest::of(&token);
         let continuation = Continuation {
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             x_user_id: n.x_user_id,
             unbind: n.action == BindAction::Unbind,
             fields: n.fields,
@@ -144,7 +144,7 @@ impl Bridge {
         .filter(|s| s.absolute_expires_at > now);
         let change = Change {
             site: &site.name,
-            x_user_id: n.x_user_id.as_str(),
+            x_user_id: &n.x_user_id,
             source: MappingSource::BindNotification,
             actor: HUAWEI_ACTOR,
             now,

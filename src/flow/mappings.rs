@@ -145,7 +145,7 @@ impl Bridge {
     fn api_change<'a>(&self, site: &'a Site, uid: &'a XUserId, actor: &'a str) -> Change<'a> {
         Change {
             site: &site.name,
-            x_user_id: uid.as_str(),
+            x_user_id: uid,
             source: MappingSource::Api,
             actor,
             now: unix(self.clock.now()),
@@ -178,7 +178,7 @@ impl Bridge {
         Ok((
             result,
             SiteMapping {
-                site: site.name.clone(),
+                site: site.name.as_str().to_owned(),
                 x_user_id: uid.as_str().to_owned(),
                 mapping,
             },
@@ -199,7 +199,7 @@ impl Bridge {
             .await?
             .ok_or(FlowError::MappingNotFound)?;
         Ok(SiteMapping {
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             x_user_id: uid.as_str().to_owned(),
             mapping,
         })
@@ -217,7 +217,7 @@ impl Bridge {
         let change = self.api_change(site, &uid, actor);
         match self.store.unbind_mapping(&change, None, None).await? {
             UnbindOutcome::Removed(mapping) => Ok(SiteMapping {
-                site: site.name.clone(),
+                site: site.name.as_str().to_owned(),
                 x_user_id: uid.as_str().to_owned(),
                 mapping,
             }),
@@ -242,7 +242,7 @@ impl Bridge {
             .await?
             .ok_or(FlowError::MappingNotFound)?;
         Ok(SiteMapping {
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             x_user_id: uid,
             mapping,
         })
@@ -281,7 +281,7 @@ impl Bridge {
             mappings: rows
                 .into_iter()
                 .map(|(x_user_id, mapping)| SiteMapping {
-                    site: site.name.clone(),
+                    site: site.name.as_str().to_owned(),
                     x_user_id,
                     mapping,
                 })

@@ -199,7 +199,7 @@ impl Bridge {
             .await??;
         let site = self
             .settings
-            .site(Some(&site_name))
+            .site(Some(site_name.as_str()))
             .ok_or(FlowError::UnknownSite)?;
         Ok((checked, site))
     }

@@ -271,7 +271,7 @@ impl Bridge {
             email,
             mobile,
             display_name,
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             service,
             resume,
             expires_at: unix(now + ttl),
@@ -330,7 +330,7 @@ impl Bridge {
         // A parked request is answered once: taken now, or left parked until the customer
         // confirms (then taken by `confirm`).
         let pending = match &resume_digest {
-            Some(d) if !confirm => Some(self.take_pending_for(d, &site.name, now).await?),
+            Some(d) if !confirm => Some(self.take_pending_for(d, site.name.as_str(), now).await?),
             Some(d) => {
                 self.store
                     .peek_pending(d)
@@ -351,7 +351,7 @@ impl Bridge {
             email: ticket.email.clone(),
             mobile: ticket.mobile.clone(),
             display_name: ticket.display_name.clone(),
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             service: ticket.service.clone(),
             session_index: self.ids.next_id()?,
             name_id: self.ids.next_id()?,
@@ -444,11 +444,15 @@ impl Bridge {
         Ok(ConfirmOutcome::Onward(match pending {
             Some(p) => Onward::Answer(self.answer(&session, &p, now).await?),
             None => {
-                let first_login = self
-                    .store
-                    .get_mapping(&session.site, &session.x_user_id)
-                    .await?
-                    .is_none();
+                // A site no longer configured has no mappings (and no login link either).
+                let first_login = match self.settings.site(Some(&session.site)) {
+                    Some(site) => self
+                        .store
+                        .get_mapping(&site.name, &session.x_user_id)
+                        .await?
+                        .is_none(),
+                    None => true,
+                };
                 Onward::ToHuawei(self.huawei_location(&session, first_login))
             }
         }))
@@ -542,7 +546,7 @@ impl Bridge {
         }
         let ttl = lifetimes.pending_request;
         let target = PendingRequest {
-            site: site.name.clone(),
+            site: site.name.as_str().to_owned(),
             sp_entity_id: verified.sp_entity_id,
             request_id: verified.request.id,
             acs_url: verified.acs_url,

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::huawei::fields::DomainId;
+use crate::config::SiteName;
+use crate::huawei::fields::{DomainId, XUserId};
 
 /// Where a mapping came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,9 +234,9 @@ pub struct Unconfirmed<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change<'a> {
     /// Site.
-    pub site: &'a str,
+    pub site: &'a SiteName,
     /// Partner user.
-    pub x_user_id: &'a str,
+    pub x_user_id: &'a XUserId,
     /// Source recorded on new mappings and in the event.
     pub source: MappingSource,
     /// Actor recorded in the event.

@@ -111,8 +111,8 @@ impl Maps {
             Event {
                 id: String::new(),
                 kind,
-                site: change.site.to_owned(),
-                x_user_id: change.x_user_id.to_owned(),
+                site: change.site.as_str().to_owned(),
+                x_user_id: change.x_user_id.as_str().to_owned(),
                 domain_id: mapping.domain_id.clone(),
                 domain_name: mapping.domain_name.clone(),
                 source: change.source,
@@ -279,7 +279,7 @@ impl MemoryStore {
         let session = session_digest.and_then(|d| {
             let raw = maps.live(Kind::Session, d, now)?;
             let s: Session = serde_json::from_slice(raw).ok()?;
-            s.is_live_for(rules.site, rules.now)
+            s.is_live_for(rules.site.as_str(), rules.now)
                 .then(|| (d.to_owned(), raw.clone(), s))
         });
         if session.is_none() && rules.passive {
@@ -324,7 +324,7 @@ impl MemoryStore {
             *expires = now + rules.idle;
         }
         if silent {
-            let jump = rules.site.as_bytes();
+            let jump = rules.site.as_str().as_bytes();
             maps.insert(Kind::BindJump, &digest, jump, now + rules.bind_window, now);
         }
         Ok((Some(raw), Replay::First, silent))
@@ -424,8 +424,8 @@ impl MemoryStore {
             Event {
                 id: String::new(),
                 kind: EventKind::Unconfirmed,
-                site: c.site.to_owned(),
-                x_user_id: c.x_user_id.to_owned(),
+                site: c.site.as_str().to_owned(),
+                x_user_id: c.x_user_id.as_str().to_owned(),
                 domain_id: event.fields.domain_id.clone(),
                 domain_name: event.fields.domain_name.clone(),
                 source: c.source,
@@ -475,12 +475,12 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut maps = self.lock()?;
         if let Some(digest) = jump
-            && !maps.has_jump(digest, change.site, now)
+            && !maps.has_jump(digest, change.site.as_str(), now)
         {
             return Ok(BindOutcome::NoJump);
         }
-        let site = change.site.to_owned();
-        let uid = change.x_user_id.to_owned();
+        let site = change.site.as_str().to_owned();
+        let uid = change.x_user_id.as_str().to_owned();
         if let Some(owner) = maps
             .by_domain
             .get(&(site.clone(), fields.domain_id.clone()))
@@ -529,11 +529,14 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut maps = self.lock()?;
         if let Some(digest) = jump
-            && !maps.has_jump(digest, change.site, now)
+            && !maps.has_jump(digest, change.site.as_str(), now)
         {
             return Ok(UnbindOutcome::NoJump);
         }
-        let key = (change.site.to_owned(), change.x_user_id.to_owned());
+        let key = (
+            change.site.as_str().to_owned(),
+            change.x_user_id.as_str().to_owned(),
+        );
         let Some(old) = maps.mappings.get(&key).cloned() else {
             return Ok(UnbindOutcome::NotFound);
         };
@@ -542,7 +545,7 @@ impl MemoryStore {
         }
         maps.consume_jump(jump);
         maps.mappings.remove(&key);
-        let rev = (change.site.to_owned(), old.domain_id.clone());
+        let rev = (change.site.as_str().to_owned(), old.domain_id.clone());
         if maps.by_domain.get(&rev) == Some(&key.1) {
             maps.by_domain.remove(&rev);
         }

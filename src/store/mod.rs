@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Duration;
 
+use crate::config::SiteName;
 use crate::huawei::fields::{DomainId, XUserId};
 use crate::random::SecretDigest;
 pub use mappings::{
@@ -66,7 +67,7 @@ pub struct SsoLookup {
 #[derive(Debug, Clone, Copy)]
 pub struct SsoRules<'a> {
     /// Site of the verified request.
-    pub site: &'a str,
+    pub site: &'a SiteName,
     /// Unix seconds now.
     pub now: i64,
     /// Session idle timeout, restarted by an accepted request.
@@ -393,19 +394,19 @@ impl Store {
     /// The mapping of a partner user on a site.
     pub async fn get_mapping(
         &self,
-        site: &str,
+        site: &SiteName,
         x_user_id: &XUserId,
     ) -> Result<Option<Mapping>, StoreError> {
-        backend!(self, b => b.mapping_get(site, x_user_id.as_str()).await)
+        backend!(self, b => b.mapping_get(site.as_str(), x_user_id.as_str()).await)
     }
 
     /// The partner user and mapping holding `domain_id` on a site (reverse index).
     pub async fn mapping_by_domain(
         &self,
-        site: &str,
+        site: &SiteName,
         domain_id: &DomainId,
     ) -> Result<Option<(String, Mapping)>, StoreError> {
-        backend!(self, b => b.mapping_by_domain(site, domain_id).await)
+        backend!(self, b => b.mapping_by_domain(site.as_str(), domain_id).await)
     }
 
     /// Creates or replaces a mapping atomically with its reverse index and an event; a
@@ -439,11 +440,11 @@ impl Store {
     /// removed while the page was read does not end the listing early).
     pub async fn list_mappings(
         &self,
-        site: &str,
+        site: &SiteName,
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<(String, Mapping)>, Option<String>), StoreError> {
-        backend!(self, b => b.mapping_list(site, after, limit.min(mappings::MAX_PAGE)).await)
+        backend!(self, b => b.mapping_list(site.as_str(), after, limit.min(mappings::MAX_PAGE)).await)
     }
 
     /// Events strictly after `after`, oldest first, at most `limit`.

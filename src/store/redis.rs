@@ -182,7 +182,7 @@ impl RedisStore {
             .arg(ttl_secs(rules.replay_ttl))
             .arg(if rules.passive { "1" } else { "0" })
             .arg(if session_digest.is_some() { "1" } else { "0" })
-            .arg(rules.site)
+            .arg(rules.site.as_str())
             .arg(rules.now)
             .arg(rules.jump_window.whole_seconds())
             .arg(ttl_secs(rules.bind_window))
@@ -285,15 +285,15 @@ impl RedisStore {
         dedupe_ttl: time::Duration,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
-        let [.., events] = self.mapping_keys(event.change.site);
+        let [.., events] = self.mapping_keys((event.change.site).as_str());
         let c = &event.change;
         let appended: i64 = UNCONFIRMED
             .key(self.key(Kind::Unconfirmed, dedupe))
             .key(events)
             .arg(ttl_secs(dedupe_ttl))
             .arg(self.event_log_max_len)
-            .arg(c.site)
-            .arg(c.x_user_id)
+            .arg(c.site.as_str())
+            .arg(c.x_user_id.as_str())
             .arg(event.fields.domain_id.as_str())
             .arg(event.fields.domain_name.as_deref().unwrap_or(""))
             .arg(c.source.as_str())
@@ -361,7 +361,7 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let new = Mapping::new(fields.clone(), change.source, change.now);
         let json = serde_json::to_string(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let [map, rev, index, events] = self.mapping_keys(change.site);
+        let [map, rev, index, events] = self.mapping_keys((change.site).as_str());
         let reply: Vec<String> = BIND
             .key(map)
             .key(rev)
@@ -369,11 +369,11 @@ impl RedisStore {
             .key(events)
             .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .key(self.key(Kind::Session, jump.unwrap_or("-")))
-            .arg(change.x_user_id)
+            .arg(change.x_user_id.as_str())
             .arg(fields.domain_id.as_str())
             .arg(json)
             .arg(change.now)
-            .arg(change.site)
+            .arg(change.site.as_str())
             .arg(change.actor)
             .arg(self.event_log_max_len)
             .arg(change.source.as_str())
@@ -403,7 +403,7 @@ impl RedisStore {
         jump: Option<&str>,
     ) -> Result<UnbindOutcome, StoreError> {
         let mut conn = self.conn.clone();
-        let [map, rev, index, events] = self.mapping_keys(change.site);
+        let [map, rev, index, events] = self.mapping_keys((change.site).as_str());
         let reply: Vec<String> = UNBIND
             .key(map)
             .key(rev)
@@ -411,10 +411,10 @@ impl RedisStore {
             .key(events)
             .key(self.key(Kind::BindJump, jump.unwrap_or("-")))
             .key(self.key(Kind::Session, jump.unwrap_or("-")))
-            .arg(change.x_user_id)
+            .arg(change.x_user_id.as_str())
             .arg(expected_domain.map_or("", DomainId::as_str))
             .arg(change.now)
-            .arg(change.site)
+            .arg(change.site.as_str())
             .arg(change.actor)
             .arg(self.event_log_max_len)
             .arg(change.source.as_str())

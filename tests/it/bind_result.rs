@@ -641,9 +641,13 @@ async fn a_jump_dies_with_its_session(b: Backend) {
     let cookie = jumped(&env, json!({"x_user_id": "ended"})).await;
     let digest = sso_bridge::random::SecretDigest::of(&cookie);
     env.bridge.store.delete_session(&digest).await.unwrap();
+    let (site, user) = (
+        sso_bridge::config::SiteName::parse("cn").unwrap(),
+        sso_bridge::huawei::fields::XUserId::parse("ended").unwrap(),
+    );
     let change = Change {
-        site: "cn",
-        x_user_id: "ended",
+        site: &site,
+        x_user_id: &user,
         source: MappingSource::BindNotification,
         actor: "huawei",
         now: env.now().unix_timestamp(),

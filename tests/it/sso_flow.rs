@@ -277,7 +277,7 @@ async fn is_first_login_follows_the_mapping(b: Backend) {
     assert_eq!(
         env.bridge
             .store
-            .get_mapping("cn", &uid)
+            .get_mapping(&sso_bridge::config::SiteName::parse("cn").unwrap(), &uid)
             .await
             .unwrap()
             .unwrap()
