@@ -2,7 +2,6 @@
 //! §Bind-result): a cross-site form POST that only verifies and parks, then a same-site GET step
 //! that applies it for the customer's own session.
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -14,7 +13,6 @@ use super::cookies;
 use super::error::PageError;
 use super::pages::Lang;
 use super::redirect;
-use super::request_id::RequestId;
 use crate::flow::FlowError;
 use crate::huawei::bind_notification::NotificationError;
 
@@ -22,13 +20,12 @@ use crate::huawei::bind_notification::NotificationError;
 /// cookies: a SameSite=Lax cookie is not sent with Huawei's cross-site POST.
 pub async fn bind_result(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     Path(site): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let body = body.map_err(|e| {
         fail(FlowError::Notification(
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -71,7 +68,6 @@ pub struct ContinueQuery {
 /// `GET /huawei/{site}/bind-result/continue?c=…`: same-site, so the session cookie is present.
 pub async fn bind_continue(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     Path(site): Path<String>,
     query: Result<axum::extract::Query<ContinueQuery>, axum::extract::rejection::QueryRejection>,
@@ -82,11 +78,7 @@ pub async fn bind_continue(
     let applied = bridge
         .bind_continue(&site, token.as_deref(), cookie.as_deref())
         .await
-        .map_err(|err| PageError {
-            err,
-            lang,
-            request_id: request_id.clone(),
-        })?;
+        .map_err(PageError::in_lang(lang))?;
     tracing::info!(
         outcome = applied.outcome,
         "bind-result notification applied"

@@ -1,8 +1,8 @@
 //! One error type per audience: [`PageError`] for browsers (an HTML page) and [`ApiError`] for
 //! the partner API (`{"error": {"code", "message", "request_id"}}`). Both show the request id,
-//! log the cause once, and never send internals to the client. A page error is given its id; an
-//! API error reads it when it is answered ([`RequestId::current`]), so the API's handlers and
-//! extractors build errors, and convert flow errors with `?`, without handing the id around.
+//! log the cause once, and never send internals to the client. Both read the id when they are
+//! answered ([`RequestId::current`]), so handlers and extractors build errors, and convert flow
+//! errors, without handing the id around.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -82,19 +82,19 @@ pub struct PageError {
     pub err: FlowError,
     /// Page language.
     pub lang: Lang,
-    /// For the page and the log.
-    pub request_id: RequestId,
 }
 
 impl PageError {
-    /// A converter for one request's failures: `.map_err(PageError::for_request(lang, &id))`.
-    pub fn for_request(lang: Lang, request_id: &RequestId) -> impl Fn(FlowError) -> Self + '_ {
-        move |err| Self {
-            err,
-            lang,
-            request_id: request_id.clone(),
-        }
+    /// A converter for one request's failures: `.map_err(PageError::in_lang(lang))`.
+    pub fn in_lang(lang: Lang) -> impl Fn(FlowError) -> Self {
+        move |err| Self { err, lang }
     }
+}
+
+/// The id of the request being answered. Every route runs inside the request-id layer; outside
+/// it (never in the router) a fresh id still gives the client something to quote.
+pub(crate) fn current_request_id() -> RequestId {
+    RequestId::current().unwrap_or_else(RequestId::generate)
 }
 
 fn page_text(err: &FlowError, lang: Lang) -> ErrorText<'static> {
@@ -209,7 +209,7 @@ impl IntoResponse for PageError {
             self.lang,
             &page_text(&self.err, self.lang),
             code,
-            self.request_id.as_str(),
+            current_request_id().as_str(),
         );
         let mut res = html_response(status, body, pages::csp_plain());
         set_retry_after(&mut res, &self.err);
@@ -303,9 +303,7 @@ impl From<FlowError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log(self.status, self.code, &self.cause);
-        // Every route runs inside the request-id layer; outside it (never in the router) a fresh
-        // id still gives the client something to quote.
-        let request_id = RequestId::current().unwrap_or_else(RequestId::generate);
+        let request_id = current_request_id();
         let body = json!({"error": {"code": self.code, "message": self.message, "request_id": request_id.as_str()}});
         let mut res = (self.status, Json(body)).into_response();
         res.headers_mut()

@@ -1,7 +1,6 @@
 //! Single logout (docs/protocol.md §Logout): Huawei's signed LogoutRequest, and the
 //! confirmation a plain GET needs before it ends a session (docs/security.md A20).
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -13,7 +12,6 @@ use super::cookies;
 use super::error::{PageError, html_response};
 use super::pages::{self, Lang};
 use super::redirect;
-use super::request_id::RequestId;
 use crate::flow::FlowError;
 use crate::flow::logout::LogoutOutcome;
 
@@ -21,12 +19,11 @@ use crate::flow::logout::LogoutOutcome;
 /// a live session shows a confirmation page (docs/security.md A20).
 pub async fn slo(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let cookie = cookies::session(&headers, bridge.settings.dev_mode);
     let outcome = bridge
         .logout(uri.query().unwrap_or(""), cookie.as_deref())
@@ -44,12 +41,11 @@ pub async fn slo(
 /// `POST /saml/slo`: the logout confirmation form (anti-CSRF token bound to the session).
 pub async fn slo_confirmed(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let body = body.map_err(|_| fail(FlowError::BadCsrf))?;
     let csrf = form_urlencoded::parse(&body)
         .find(|(name, _)| name == "csrf")

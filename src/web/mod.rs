@@ -92,13 +92,8 @@ async fn admit_client(
             "requests from this address",
             crate::rate_limit::retry_after_secs(wait),
         );
-        let request_id = req
-            .extensions()
-            .get::<request_id::RequestId>()
-            .cloned()
-            .unwrap_or_else(request_id::RequestId::generate);
         let lang = pages::Lang::from_headers(req.headers());
-        return error::PageError::for_request(lang, &request_id)(err).into_response();
+        return error::PageError::in_lang(lang)(err).into_response();
     }
     next.run(req).await
 }
@@ -111,7 +106,6 @@ async fn deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let api = req.uri().path().starts_with("/api/");
-    let request_id = req.extensions().get::<request_id::RequestId>().cloned();
     let lang = pages::Lang::from_headers(req.headers());
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
@@ -121,8 +115,7 @@ async fn deadline(
             let mut res = if api {
                 error::ApiError::from(err).into_response()
             } else {
-                let request_id = request_id.unwrap_or_else(request_id::RequestId::generate);
-                error::PageError::for_request(lang, &request_id)(err).into_response()
+                error::PageError::in_lang(lang)(err).into_response()
             };
             res.headers_mut().insert(
                 axum::http::header::CONNECTION,

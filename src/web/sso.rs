@@ -1,7 +1,6 @@
 //! Browser routes of the SSO flow: `/sso/start` (redeem a ticket), `/saml/sso` (Huawei's
 //! AuthnRequest) and `/sso/confirm` (the customer's answer on the confirmation page).
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -12,7 +11,6 @@ use super::AppState;
 use super::cookies;
 use super::error::{PageError, html_response};
 use super::pages::{self, Lang};
-use super::request_id::RequestId;
 use crate::flow::{
     AutoPost, ConfirmChoice, ConfirmOutcome, Confirmation, FlowError, Onward, SsoOutcome,
 };
@@ -26,12 +24,11 @@ pub struct StartQuery {
 /// `GET /sso/start?ticket=…`.
 pub async fn start(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     query: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let ticket = query
         .ok()
         .and_then(|Query(q)| q.ticket)
@@ -51,12 +48,11 @@ pub async fn start(
 /// query is passed on untouched: the signature covers the octets as received.
 pub async fn saml_sso(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let cookie = cookies::session(&headers, bridge.settings.dev_mode);
     let outcome = bridge
         .sso(uri.query().unwrap_or(""), cookie.as_deref())
@@ -112,12 +108,11 @@ impl ConfirmForm {
 /// sent; the anti-CSRF token proves the form came from our page for this session.
 pub async fn confirm(
     State(bridge): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
-    let fail = PageError::for_request(lang, &request_id);
+    let fail = PageError::in_lang(lang);
     let form = ConfirmForm::parse(&body.map_err(|_| fail(FlowError::BadCsrf))?);
     let choice = form.choice.ok_or_else(|| fail(FlowError::BadCsrf))?;
     let dev = bridge.settings.dev_mode;

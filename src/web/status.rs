@@ -1,15 +1,14 @@
 //! Health, readiness, metadata and the fallback page.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use serde_json::json;
 
 use super::AppState;
-use super::error::html_response;
+use super::error::{current_request_id, html_response};
 use super::pages::{self, ErrorText, Lang};
-use super::request_id::RequestId;
 
 /// `GET /healthz`: the process is up (independent of Redis).
 pub async fn healthz() -> &'static str {
@@ -42,10 +41,7 @@ pub async fn metadata(State(bridge): State<AppState>) -> Response {
 }
 
 /// Any other path: a 404 page.
-pub async fn not_found(
-    headers: HeaderMap,
-    Extension(request_id): Extension<RequestId>,
-) -> Response {
+pub async fn not_found(headers: HeaderMap) -> Response {
     let lang = Lang::from_headers(&headers);
     let text = ErrorText {
         title: lang.pick("页面不存在", "Page not found"),
@@ -57,7 +53,7 @@ pub async fn not_found(
     };
     html_response(
         StatusCode::NOT_FOUND,
-        pages::error_page(lang, &text, "not_found", request_id.as_str()),
+        pages::error_page(lang, &text, "not_found", current_request_id().as_str()),
         pages::csp_plain(),
     )
 }

@@ -447,3 +447,22 @@ async fn unsigned_logout_input_is_never_inflated_or_parsed(b: Backend) {
     }
 }
 both_backends!(unsigned_logout_input_is_never_inflated_or_parsed);
+
+/// Every error page quotes the request id of its own response (read from the request-id layer,
+/// not passed by each handler): the fallback 404, a return link's 404 and a flow error page.
+#[tokio::test]
+async fn error_pages_quote_their_own_request_id() {
+    let env = TestEnv::new(Backend::Memory).await;
+    for uri in [
+        "/no/such/page",
+        "/return/nosite/payment-success",
+        "/saml/sso?SAMLRequest=x",
+        "/sso/start?ticket=unknown",
+    ] {
+        let res = env.get(uri, None).await;
+        assert!(res.status.is_client_error(), "{uri}: {}", res.status);
+        let id = res.header("x-request-id").expect("x-request-id");
+        assert_eq!(id.len(), 16, "{uri}");
+        assert!(res.body.contains(&id), "{uri}: {}", res.body);
+    }
+}
