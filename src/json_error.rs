@@ -1,4 +1,4 @@
-//! serde_json's error messages, made safe to return and to log.
+//! serde's error messages (JSON bodies and query strings), made safe to return and to log.
 //!
 //! serde quotes what it could not accept: a value (``invalid type: string "li.lei@example.com"``,
 //! ``integer `8613812345678` ``) or an unknown field name, and both may be personal data the
@@ -10,7 +10,41 @@ const MAX_LEN: usize = 160;
 
 /// What went wrong, without any quoted input, at most [`MAX_LEN`] characters.
 pub fn describe(e: &serde_json::Error) -> String {
-    let message = e.to_string();
+    describe_message(&e.to_string())
+}
+
+/// A query string that did not deserialize, described like [`describe`]. The extractor's text is
+/// `Failed to deserialize query string: <field path>: <serde message>`; the field path is input
+/// too (an unknown parameter's own name), so only the serde message is kept.
+pub fn describe_query(message: &str) -> String {
+    let message = message
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(message);
+    let serde_message = SERDE_STARTS
+        .iter()
+        .filter_map(|start| message.find(start))
+        .min()
+        .map_or("the query string could not be read", |at| &message[at..]);
+    describe_message(serde_message)
+}
+
+/// How serde's messages begin; what comes before is a field path, not part of the rule.
+const SERDE_STARTS: &[&str] = &[
+    "unknown field",
+    "unknown variant",
+    "missing field",
+    "duplicate field",
+    "invalid type",
+    "invalid value",
+    "invalid length",
+    "invalid digit",
+    "number too large",
+    "cannot parse",
+];
+
+/// [`describe`] for the text of a serde error.
+fn describe_message(message: &str) -> String {
+    let message = message.to_owned();
     let redacted = if message.starts_with("unknown field") || message.starts_with("unknown variant")
     {
         redact_first_quoted(&message)
@@ -68,7 +102,28 @@ fn redact_first_quoted(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, describe_query};
+
+    #[test]
+    fn query_errors_keep_the_rule_and_drop_the_parameter_name() {
+        let d = describe_query(
+            "Failed to deserialize query string: li.lei@example.com: unknown field `li.lei@example.com`, expected one of `domain_id`, `cursor`",
+        );
+        assert_eq!(
+            d,
+            "unknown field `…`, expected one of `domain_id`, `cursor`"
+        );
+        assert_eq!(
+            describe_query(
+                "Failed to deserialize query string: limit: invalid digit found in string"
+            ),
+            "invalid digit found in string"
+        );
+        assert_eq!(
+            describe_query("something else"),
+            "the query string could not be read"
+        );
+    }
 
     fn error_of(json: &str) -> serde_json::Error {
         #[derive(Debug, serde::Deserialize)]

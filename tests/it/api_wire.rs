@@ -76,13 +76,13 @@ async fn error_answers_are_pinned() {
             ),
             422,
             "invalid_field",
-            "query: Failed to deserialize query string: bogus: unknown field `bogus`, expected one of `domain_id`, `cursor`, `limit`",
+            "query: unknown field `…`, expected one of `domain_id`, `cursor`, `limit`",
         ),
         (
             request("GET", "/api/v1/events?limit=x", key, None, vec![]),
             422,
             "invalid_field",
-            "query: Failed to deserialize query string: limit: invalid digit found in string",
+            "query: invalid digit found in string",
         ),
         (
             request(

@@ -102,6 +102,15 @@ async fn run_with_markers(b: Backend) -> String {
         env.api("GET", "/api/v1/events", None).await.status,
         StatusCode::OK
     );
+    // Personal data put where a query parameter's name goes: refused without quoting it.
+    let misplaced = format!("/api/v1/sites/cn/mappings?{EMAIL}=1&{MOBILE}=2");
+    let res = env.api("GET", &misplaced, None).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !res.body.contains(EMAIL) && !res.body.contains(MOBILE),
+        "{}",
+        res.body
+    );
     let sessions = format!("/api/v1/users/{PHONE_ID}/sessions");
     assert_eq!(
         env.api("DELETE", &sessions, None).await.status,

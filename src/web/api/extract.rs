@@ -72,7 +72,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 }
 
 /// The query string, refused as 422 `invalid_field` (an unknown parameter, a number that is not
-/// one).
+/// one), described by [`crate::json_error::describe_query`] without quoting the input.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
 
@@ -85,7 +85,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Err(e) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
-                format!("query: {e}"),
+                format!(
+                    "query: {}",
+                    crate::json_error::describe_query(&e.body_text())
+                ),
             )),
         }
     }
